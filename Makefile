@@ -1,0 +1,36 @@
+# The two set-up commands of the README: `make demo` and `make test`.
+# Each creates .venv if missing, installs torch==2.13.0 first (so no CUDA build is pulled),
+# installs the Debian packages earshot needs, installs earshot with its extras, then runs.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.earshot-installed
+APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm chromium postgresql sox
+BENCH_PEERS := encodec openunmix cdpam
+
+.PHONY: demo test bench setup system clean
+
+demo: setup
+	$(VENV)/bin/earshot demo
+
+test: setup
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m pip install -q --no-deps $(BENCH_PEERS)
+	$(PY) benchmarks/run_all.py
+
+setup: system $(STAMP)
+
+system:
+	@bash scripts/install_system.sh $(APT_PACKAGES)
+
+$(PY):
+	python3 -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[all,dev]"
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

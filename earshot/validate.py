@@ -1,0 +1,62 @@
+"""Argument checks shared by every layer. Raise `earshot.errors` exceptions, never `assert`."""
+
+from __future__ import annotations
+
+import torch
+
+from earshot.errors import ConfigError, NonFiniteError, SampleRateError, ShapeError
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def check_audio(x: torch.Tensor, name: str = "input", *, finite: bool = True) -> torch.Tensor:
+    """Check that ``x`` is a ``(batch, channels, samples)`` tensor of finite values."""
+    if not isinstance(x, torch.Tensor):
+        raise ShapeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
+    if x.dim() != 3:
+        raise ShapeError(f"{name} must have shape (batch, channels, samples), got {tuple(x.shape)}")
+    if x.shape[-1] == 0:
+        raise ShapeError(f"{name} has no samples: shape {tuple(x.shape)}")
+    if finite:
+        check_finite(x, name)
+    return x
+
+
+def check_finite(x: torch.Tensor, name: str = "input") -> None:
+    """Raise NonFiniteError if ``x`` holds NaN or Inf."""
+    if not torch.isfinite(x).all():
+        raise NonFiniteError(f"{name} contains NaN or Inf values")
+
+
+def check_pair(input: torch.Tensor, target: torch.Tensor) -> None:
+    """Check a prediction/target pair: both ``(batch, channels, samples)``, same shape, finite."""
+    check_audio(input, "input")
+    check_audio(target, "target")
+    if input.shape != target.shape:
+        raise ShapeError(f"input shape {tuple(input.shape)} does not match target shape {tuple(target.shape)}")
+
+
+def check_reduction(reduction: str) -> str:
+    if reduction not in REDUCTIONS:
+        raise ConfigError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+    return reduction
+
+
+def reduce(per_item: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Reduce a ``(batch,)`` tensor of per-item values: 'mean', 'sum', or 'none' (kept)."""
+    if reduction == "mean":
+        return per_item.mean()
+    if reduction == "sum":
+        return per_item.sum()
+    return per_item
+
+
+def check_sample_rate(sample_rate, *, expected: int | None = None, name: str = "sample_rate") -> int:
+    """Check a sample rate is a positive integer (and equals ``expected`` when given)."""
+    if sample_rate is None:
+        raise SampleRateError(f"{name} is required")
+    if isinstance(sample_rate, bool) or int(sample_rate) != sample_rate or sample_rate <= 0:
+        raise SampleRateError(f"{name} must be a positive integer, got {sample_rate!r}")
+    if expected is not None and int(sample_rate) != expected:
+        raise SampleRateError(f"{name} must be {expected} Hz, got {sample_rate}")
+    return int(sample_rate)
