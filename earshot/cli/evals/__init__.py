@@ -1,0 +1,1 @@
+"""Sub-commands of `earshot eval`, one module each."""

@@ -1,0 +1,1 @@
+"""Sub-commands of `earshot experiment`, one module each."""

@@ -1,0 +1,1 @@
+"""Training recipes, one module per model; the engine discovers every module here."""
