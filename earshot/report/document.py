@@ -1,0 +1,62 @@
+"""The report's content as plain dataclasses: sections holding tables, figures and audio.
+
+A stage of the demo (or any experiment) fills a `Section`; `earshot.report.html.write_report`
+turns a list of sections into ``report.html`` plus ``results.json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Table:
+    """A table of results. ``rows`` hold numbers or strings; ``notes`` says what the columns mean."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    notes: str = ""
+
+
+@dataclass
+class Figure:
+    """A PNG image (raw bytes) with its title and caption."""
+
+    title: str
+    png: bytes
+    caption: str = ""
+
+
+@dataclass
+class Clip:
+    """An audio file beside the report (``path`` relative to the report's folder)."""
+
+    label: str
+    path: str
+
+
+@dataclass
+class Section:
+    """One part of a report, e.g. one demo stage. ``error`` holds a traceback if the stage failed."""
+
+    id: str
+    title: str
+    intro: str = ""
+    tables: list[Table] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    clips: list[Clip] = field(default_factory=list)
+    results: dict[str, Any] = field(default_factory=dict)
+    seconds: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but the image bytes, for ``results.json``."""
+        out = asdict(self)
+        out["figures"] = [{"title": f.title, "caption": f.caption} for f in self.figures]
+        return out
