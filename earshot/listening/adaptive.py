@@ -142,8 +142,8 @@ class AdaptiveStaircase:
     # -- internals ---------------------------------------------------------------------------
     def _grids(self) -> tuple[np.ndarray, np.ndarray]:
         top = self.n_levels - 1
-        mu_grid = np.linspace(-0.25 * top, 1.25 * top, 6 * top + 1)
-        sigma_grid = np.geomspace(0.25, float(self.n_levels), 48)
+        mu_grid = np.linspace(-0.25 * top, 1.25 * top, 3 * top + 1)
+        sigma_grid = np.geomspace(0.25, float(self.n_levels), 32)
         return mu_grid, sigma_grid
 
     def _log_prior(self, mu_grid: np.ndarray, sigma_grid: np.ndarray) -> np.ndarray:
