@@ -1,0 +1,339 @@
+"""Typed training configuration: dataclasses, YAML layers and ``key=value`` overrides.
+
+A run's configuration has two sections:
+
+- ``train``: the engine's settings, :class:`TrainConfig` (steps, batch size, optimiser,
+  schedule, precision, checkpoints, GAN mode, loss weights, ...), the same for every recipe;
+- ``recipe``: the recipe's own dataclass (model size, data, sample rate, ...), whose defaults
+  are the paper's.
+
+Layers, later wins::
+
+    dataclass defaults < configs/base.yaml < Recipe.train_defaults < configs/<recipe>.yaml
+        < --config FILE (each, in order) < key=value overrides
+
+A YAML file holds ``train:`` and/or ``recipe:`` mappings. Overrides are dotted keys,
+``train.steps=200``, ``recipe.channels=16``, ``train.loss_weights.l1=0.5``; values are parsed
+as YAML and coerced to the field's type (``"1e-3"`` becomes a float for a float field).
+An unknown key raises :class:`~earshot.errors.ConfigError` naming it and the nearest valid keys.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping
+
+import yaml
+
+from earshot.errors import ConfigError
+
+SCHEDULES = ("constant", "cosine", "linear")
+PRECISIONS = ("auto", "32-true", "bf16-mixed", "16-mixed")
+
+
+@dataclass
+class TrainConfig:
+    """The engine's settings (section ``train``). Steps count optimiser (generator) steps."""
+
+    steps: int = 1000                  # generator/model optimiser steps in total
+    batch_size: int = 8                # per process (per GPU) micro-batch size
+    accumulate: int = 1                # micro-batches per optimiser step
+    num_workers: int = 0               # DataLoader workers per process
+    seed: int = 0
+    # optimiser (AdamW) and schedule
+    lr: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    weight_decay: float = 0.0
+    schedule: Literal["constant", "cosine", "linear"] = "constant"
+    warmup_steps: int = 0              # linear warm-up from 0 to lr
+    min_lr_ratio: float = 0.0          # cosine/linear decay floor, as a fraction of lr
+    grad_clip: float = 0.0             # max global gradient norm; 0 = off
+    ema_decay: float = 0.0             # EMA of the main model's weights; 0 = off
+    # loss terms: name -> weight (a returned term missing here has weight 1; 0 = log only)
+    loss_weights: dict[str, float] = field(default_factory=dict)
+    balancer: bool = False             # gradient-norm balancing of the terms (GAN/codec style)
+    # GAN mode (used when the recipe builds a "discriminator")
+    disc_steps: int = 1                # discriminator steps per generator step
+    adversary_start: int = 0           # generator steps without the adversary (warm-up)
+    disc_lr: float = 0.0               # 0 = same as lr
+    disc_betas: tuple[float, float] = (0.5, 0.9)
+    # hardware
+    accelerator: str = "auto"          # auto | cpu | gpu | cuda | mps
+    devices: int = 1                   # ignored under torchrun (taken from its environment)
+    precision: str = "auto"            # auto (bf16-mixed on GPUs that have it, else 32) | 32-true | bf16-mixed | 16-mixed
+    find_unused_parameters: bool = False
+    # validation, checkpoints, logging
+    val_every: int = 200               # steps between validations; 0 = only at the end
+    val_batches: int = 0               # 0 = the whole validation set
+    ckpt_every: int = 500              # steps between checkpoints; 0 = only at the end
+    keep_last: int = 3                 # checkpoints kept
+    log_every: int = 10                # steps between logged training scalars
+    examples_every: int = 0            # steps between audio examples; 0 = at each validation
+    num_examples: int = 2
+    tensorboard: bool = True
+    progress: bool = True
+
+
+@dataclass
+class EmptyConfig:
+    """The config of a recipe without settings."""
+
+
+@dataclass
+class RunConfig:
+    """A resolved run configuration: the recipe's name and both sections."""
+
+    recipe_name: str
+    train: TrainConfig
+    recipe: Any
+
+    def to_dict(self) -> dict:
+        return {"recipe_name": self.recipe_name, "train": to_dict(self.train), "recipe": to_dict(self.recipe)}
+
+
+def to_dict(obj: Any) -> Any:
+    """A dataclass (nested) as plain YAML/JSON-friendly data (tuples become lists)."""
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_dict(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_dict(v) for v in obj]
+    if isinstance(obj, dict):
+        return {str(k): to_dict(v) for k, v in obj.items()}
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def default_configs_dir() -> Path:
+    """``$EARSHOT_CONFIGS`` or the repository's ``configs/`` folder."""
+    env = os.environ.get("EARSHOT_CONFIGS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parents[2] / "configs"
+
+
+def read_yaml(path: str | Path) -> dict:
+    """Read a YAML config layer; raise ConfigError naming the file if it is not a mapping."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config file must be a mapping with 'train:' and/or 'recipe:'")
+    unknown = set(data) - {"train", "recipe", "recipe_name"}
+    if unknown:
+        raise ConfigError(f"{path}: unknown top-level keys {sorted(unknown)}; use 'train:' and 'recipe:'")
+    return data
+
+
+def build_config(
+    recipe_name: str,
+    recipe_config_class: type,
+    *,
+    train_defaults: Mapping | None = None,
+    files: typing.Sequence[str | Path] = (),
+    overrides: Mapping[str, str] | None = None,
+    configs_dir: str | Path | None = None,
+) -> RunConfig:
+    """Resolve the layers (see the module docstring) into a :class:`RunConfig`."""
+    configs_dir = Path(configs_dir) if configs_dir is not None else default_configs_dir()
+    train, recipe = TrainConfig(), recipe_config_class()
+    layers: list[tuple[str, dict]] = []
+    if (configs_dir / "base.yaml").is_file():
+        layers.append((str(configs_dir / "base.yaml"), read_yaml(configs_dir / "base.yaml")))
+    if train_defaults:
+        layers.append((f"{recipe_name}.train_defaults", {"train": dict(train_defaults)}))
+    overlay = configs_dir / f"{recipe_name}.yaml"
+    if overlay.is_file():
+        layers.append((str(overlay), read_yaml(overlay)))
+    layers += [(str(f), read_yaml(f)) for f in files]
+    for source, data in layers:
+        train = merge(train, data.get("train") or {}, prefix="train", source=source)
+        recipe = merge(recipe, data.get("recipe") or {}, prefix="recipe", source=source)
+    cfg = RunConfig(recipe_name, train, recipe)
+    return apply_overrides(cfg, overrides or {})
+
+
+def apply_overrides(cfg: RunConfig, overrides: Mapping[str, str]) -> RunConfig:
+    """Apply dotted ``key=value`` strings (values parsed as YAML, coerced to the field type)."""
+    train, recipe = cfg.train, cfg.recipe
+    for key, raw in overrides.items():
+        section, _, rest = key.partition(".")
+        if section not in ("train", "recipe") or not rest:
+            raise ConfigError(f"override {key!r}: keys start with 'train.' or 'recipe.' (e.g. train.steps=100)")
+        nested = _nest(rest.split("."), _parse_value(raw))
+        if section == "train":
+            train = merge(train, nested, prefix="train", source=f"override {key}")
+        else:
+            recipe = merge(recipe, nested, prefix="recipe", source=f"override {key}")
+    validate_train(train)
+    return RunConfig(cfg.recipe_name, train, recipe)
+
+
+def from_dict(data: Mapping, recipe_config_class: type) -> RunConfig:
+    """Rebuild a RunConfig from :meth:`RunConfig.to_dict` output (a run's config.yaml)."""
+    train = merge(TrainConfig(), data.get("train") or {}, prefix="train", source="saved config")
+    recipe = merge(recipe_config_class(), data.get("recipe") or {}, prefix="recipe", source="saved config")
+    return RunConfig(str(data.get("recipe_name", "")), train, recipe)
+
+
+def save_config(cfg: RunConfig, path: str | Path) -> None:
+    """Write the resolved config as YAML."""
+    Path(path).write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+
+def merge(obj: Any, updates: Mapping, *, prefix: str, source: str) -> Any:
+    """A copy of dataclass ``obj`` with ``updates`` (nested mapping) applied and type-checked."""
+    if not isinstance(updates, Mapping):
+        raise ConfigError(f"{source}: '{prefix}' must be a mapping, got {updates!r}")
+    names = {f.name: f for f in dataclasses.fields(obj)}
+    hints = typing.get_type_hints(type(obj))
+    changes = {}
+    for key, value in updates.items():
+        if key not in names:
+            near = difflib.get_close_matches(str(key), list(names), n=3)
+            hint = f"; did you mean {', '.join(prefix + '.' + n for n in near)}?" if near else ""
+            raise ConfigError(f"{source}: unknown key '{prefix}.{key}'{hint}")
+        current = getattr(obj, key)
+        where = f"{prefix}.{key}"
+        if dataclasses.is_dataclass(current) and isinstance(value, Mapping):
+            changes[key] = merge(current, value, prefix=where, source=source)
+        elif isinstance(current, dict) and isinstance(value, Mapping) and _origin(hints[key]) is dict:
+            merged = dict(current)
+            merged.update(coerce(value, hints[key], where, source))
+            changes[key] = merged
+        else:
+            changes[key] = coerce(value, hints[key], where, source)
+    return dataclasses.replace(obj, **changes)
+
+
+def coerce(value: Any, tp: Any, where: str, source: str) -> Any:
+    """Convert ``value`` to type ``tp`` or raise ConfigError naming ``where``."""
+    def fail(msg: str = "") -> typing.NoReturn:
+        raise ConfigError(f"{source}: {where}={value!r} is not a valid {_type_name(tp)}{msg}")
+
+    origin, args = _origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        for arg in (a for a in args if a is not type(None)):
+            try:
+                return coerce(value, arg, where, source)
+            except ConfigError:
+                pass
+        fail()
+    if origin is Literal:
+        if value not in args:
+            fail(f"; choose one of {list(args)}")
+        return value
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
+            return value.lower() in ("true", "yes", "on", "1")
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+        fail()
+    if tp is int:
+        if isinstance(value, bool):
+            fail()
+        if isinstance(value, int):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if isinstance(value, str):
+            try:
+                return int(float(value)) if float(value).is_integer() else fail()
+            except ValueError:
+                fail()
+        fail()
+    if tp is float:
+        if isinstance(value, bool):
+            fail()
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            fail()
+    if tp is str:
+        if isinstance(value, (dict, list)):
+            fail()
+        return str(value)
+    if origin in (list, tuple):
+        if isinstance(value, str):
+            value = _parse_value(value)
+        if not isinstance(value, (list, tuple)):
+            fail()
+        if origin is tuple and args and args[-1] is not Ellipsis:
+            if len(value) != len(args):
+                fail(f" of length {len(args)}")
+            return tuple(coerce(v, a, f"{where}[{i}]", source) for i, (v, a) in enumerate(zip(value, args)))
+        item = args[0] if args else Any
+        out = [coerce(v, item, f"{where}[{i}]", source) for i, v in enumerate(value)]
+        return tuple(out) if origin is tuple else out
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            fail()
+        vt = args[1] if len(args) == 2 else Any
+        return {str(k): coerce(v, vt, f"{where}.{k}", source) for k, v in value.items()}
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, Mapping):
+            fail()
+        return merge(tp(), value, prefix=where, source=source)
+    if isinstance(tp, type) and isinstance(value, tp):
+        return value
+    fail()
+
+
+def validate_train(train: TrainConfig) -> None:
+    """Range checks of the engine's settings; raise ConfigError naming the key."""
+    checks = [
+        ("steps", train.steps >= 1), ("batch_size", train.batch_size >= 1),
+        ("accumulate", train.accumulate >= 1), ("num_workers", train.num_workers >= 0),
+        ("lr", train.lr > 0), ("warmup_steps", train.warmup_steps >= 0),
+        ("min_lr_ratio", 0 <= train.min_lr_ratio <= 1), ("grad_clip", train.grad_clip >= 0),
+        ("ema_decay", 0 <= train.ema_decay < 1), ("disc_steps", train.disc_steps >= 1),
+        ("adversary_start", train.adversary_start >= 0), ("disc_lr", train.disc_lr >= 0),
+        ("devices", train.devices >= 1), ("val_every", train.val_every >= 0),
+        ("ckpt_every", train.ckpt_every >= 0), ("keep_last", train.keep_last >= 1),
+        ("log_every", train.log_every >= 1), ("examples_every", train.examples_every >= 0),
+        ("precision", train.precision in PRECISIONS), ("val_batches", train.val_batches >= 0),
+    ]
+    for name, ok in checks:
+        if not ok:
+            raise ConfigError(f"train.{name}={getattr(train, name)!r} is out of range")
+    for name, w in train.loss_weights.items():
+        if w < 0:
+            raise ConfigError(f"train.loss_weights.{name}={w} must be >= 0")
+
+
+def _nest(keys: list[str], value: Any) -> dict:
+    out: Any = value
+    for k in reversed(keys):
+        out = {k: out}
+    return out
+
+
+def _parse_value(raw: str) -> Any:
+    try:
+        return yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        return raw
+
+
+def _origin(tp: Any) -> Any:
+    return typing.get_origin(tp)
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
