@@ -1,0 +1,11 @@
+"""Discriminators for adversarial training. Each returns logits plus feature maps."""
+
+from earshot.models.discriminators.stft import STFTDiscriminator
+from earshot.models.discriminators.waveform import (
+    CombinedDiscriminator, DiscriminatorOutput, MultiScaleWaveformDiscriminator, WaveformDiscriminator,
+)
+
+__all__ = [
+    "CombinedDiscriminator", "DiscriminatorOutput", "MultiScaleWaveformDiscriminator",
+    "STFTDiscriminator", "WaveformDiscriminator",
+]
