@@ -1,0 +1,156 @@
+"""A DPAM-style network that learns just-noticeable differences from same/different judgments.
+
+Baseline (Manocha et al., Interspeech 2020): a waveform encoder of 14 convolutions (kernel 3,
+stride 2, 32/64/128 channels, leaky ReLU 0.2, normalisation); the distance between two clips
+is the sum over layers ``l`` of ``mean_{c,t} |w_{l,c} * (phi_l(x) - phi_l(y))|`` with learned
+per-channel weights ``w``; a small head maps the distance to P(different): DPAM's is
+``sigmoid(d) -> 16 -> 6 -> 2`` trained with cross-entropy.
+
+What this version adds (each can be switched off to get the baseline back):
+
+- ``spectral=True``: a log-mel branch (its per-band log power and a few convolutions over
+  frames) whose layers join the same weighted sum; it hears colouration and band-limited noise
+  that a strided waveform stack resolves poorly.
+- x and y always pass through the encoder as ONE batch, so batch normalisation in training
+  treats both sides alike and identical inputs give distance 0 in training and eval mode; in
+  eval mode (always, inside `earshot.losses.JNDLoss`) the running statistics are used.
+- ``head="monotone"``: ``logit P(different) = softplus(a) * log(d + eps) + b``, monotone in the
+  distance and calibrated by logistic regression; ``head="dpam"`` is the paper's MLP.
+
+Inputs are mono ``(batch, 1, samples)`` at ``sample_rate`` (16 kHz by default); resampling and
+channel folding are the loss's job. Clips shorter than ``min_samples`` are zero-padded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from earshot.dsp.mel import MelSpectrogram
+from earshot.errors import ConfigError, ShapeError
+
+HEADS = ("monotone", "dpam")
+
+
+@dataclass
+class JNDOutput:
+    """Per-item ``(batch,)`` distance and the logit and probability that a listener hears a difference."""
+
+    distance: torch.Tensor
+    logit: torch.Tensor
+    p_different: torch.Tensor
+
+
+def dpam_channels(layers: int, widths: tuple[int, ...] = (32, 64, 128)) -> list[int]:
+    """DPAM's channel schedule: ``layers`` split into ``len(widths)`` nearly equal groups."""
+    groups = len(widths)
+    return [widths[min(i * groups // layers, groups - 1)] for i in range(layers)]
+
+
+class _ConvStack(nn.Module):
+    """Conv1d -> norm -> leaky ReLU blocks; returns every block's activation."""
+
+    def __init__(self, in_ch: int, channels: list[int], *, stride: int, kernel_size: int, slope: float, norm: str):
+        super().__init__()
+        self.blocks = nn.ModuleList()
+        for out_ch in channels:
+            conv = nn.Conv1d(in_ch, out_ch, kernel_size, stride=stride, padding=kernel_size // 2, bias=norm == "none")
+            layers = [conv]
+            if norm == "batch":
+                layers.append(nn.BatchNorm1d(out_ch))
+            elif norm == "group":
+                layers.append(nn.GroupNorm(1, out_ch))
+            layers.append(nn.LeakyReLU(slope))
+            self.blocks.append(nn.Sequential(*layers))
+            in_ch = out_ch
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        feats = []
+        for block in self.blocks:
+            x = block(x)
+            feats.append(x)
+        return feats
+
+
+class JNDNet(nn.Module):
+    """Learned JND distance: ``(batch, 1, samples)`` pairs at ``sample_rate`` -> `JNDOutput`.
+
+    Args:
+        sample_rate: rate of the inputs in Hz (the spectral branch's mel scale depends on it).
+        layers: waveform convolutions (DPAM: 14), each stride 2.
+        widths: channel widths of the layer groups (DPAM: 32/64/128).
+        kernel_size, negative_slope: DPAM's 3 and 0.2.
+        norm: "batch" (DPAM), "group" or "none".
+        spectral: add the log-mel branch; n_fft, hop_length, n_mels, spec_layers, spec_channels set it.
+        log_eps: floor of the mel power before the log.
+        head: "monotone" or "dpam"; head_eps: the epsilon in ``log(d + head_eps)``.
+        min_samples: shorter inputs are zero-padded to this length.
+    """
+
+    def __init__(self, *, sample_rate: int = 16000, layers: int = 14, widths: tuple[int, ...] | list[int] = (32, 64, 128),
+                 kernel_size: int = 3, negative_slope: float = 0.2, norm: str = "batch", spectral: bool = True,
+                 n_fft: int = 512, hop_length: int = 128, n_mels: int = 64, spec_layers: int = 3,
+                 spec_channels: int = 64, log_eps: float = 1e-6, head: str = "monotone", head_eps: float = 1e-4,
+                 min_samples: int = 1024):
+        super().__init__()
+        if head not in HEADS:
+            raise ConfigError(f"head must be one of {HEADS}, got {head!r}")
+        if norm not in ("batch", "group", "none"):
+            raise ConfigError(f"norm must be 'batch', 'group' or 'none', got {norm!r}")
+        self.sample_rate, self.head_type = int(sample_rate), head
+        self.log_eps, self.head_eps, self.min_samples = float(log_eps), float(head_eps), int(max(min_samples, n_fft))
+        chans = dpam_channels(layers, tuple(widths))
+        opts = dict(kernel_size=kernel_size, slope=negative_slope, norm=norm)
+        self.wave = _ConvStack(1, chans, stride=2, **opts)
+        widths_all = list(chans)
+        self.mel = None
+        if spectral:
+            self.mel = MelSpectrogram(sample_rate, n_fft, hop_length, n_mels=n_mels, power=2.0, eps=0.0)
+            self.spec = _ConvStack(n_mels, [spec_channels] * spec_layers, stride=1, **opts)
+            widths_all = widths_all + [n_mels] + [spec_channels] * spec_layers
+        # per-channel weights of every feature layer (|w| is used, so the sign is irrelevant)
+        self.weights = nn.ParameterList([nn.Parameter(torch.full((c,), 1.0 / len(widths_all))) for c in widths_all])
+        if head == "monotone":
+            self.head_scale = nn.Parameter(torch.tensor(1.0))
+            self.head_bias = nn.Parameter(torch.tensor(2.0))
+        else:
+            self.head = nn.Sequential(nn.Linear(1, 16), nn.LeakyReLU(0.2), nn.Linear(16, 6), nn.LeakyReLU(0.2), nn.Linear(6, 2))
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Every feature layer of ``x`` ``(batch, 1, samples)``: a list of ``(batch, channels, frames)``."""
+        if x.dim() != 3 or x.shape[1] != 1:
+            raise ShapeError(f"JNDNet takes mono (batch, 1, samples) audio, got {tuple(x.shape)}")
+        if x.shape[-1] < self.min_samples:
+            x = F.pad(x, (0, self.min_samples - x.shape[-1]))
+        feats = self.wave(x)
+        if self.mel is not None:
+            logmel = torch.log10(self.mel(x)[:, 0] + self.log_eps)  # (batch, n_mels, frames)
+            feats = feats + [logmel] + self.spec(logmel)
+        return feats
+
+    def distance(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """``(batch,)`` learned distance between ``x`` and ``y`` (both ``(batch, 1, samples)``); 0 if equal."""
+        if x.shape != y.shape:
+            raise ShapeError(f"x shape {tuple(x.shape)} does not match y shape {tuple(y.shape)}")
+        n = x.shape[0]
+        feats = self.features(torch.cat([x, y], 0))  # one batch: normalisation sees both sides alike
+        total = x.new_zeros(n)
+        for w, f in zip(self.weights, feats):
+            diff = (f[:n] - f[n:]).abs() * w.abs()[None, :, None]
+            total = total + diff.mean(dim=(1, 2))
+        return total
+
+    def logit(self, distance: torch.Tensor) -> torch.Tensor:
+        """``(batch,)`` logit of P(different) from ``(batch,)`` distances."""
+        if self.head_type == "monotone":
+            return F.softplus(self.head_scale) * torch.log(distance + self.head_eps) + self.head_bias
+        out = self.head(torch.sigmoid(distance)[:, None])
+        return out[:, 1] - out[:, 0]
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> JNDOutput:
+        d = self.distance(x, y)
+        logit = self.logit(d)
+        return JNDOutput(distance=d, logit=logit, p_different=torch.sigmoid(logit))
