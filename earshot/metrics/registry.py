@@ -1,0 +1,165 @@
+"""The table of metrics, by name, and :func:`score` to compute several at once.
+
+Every entry is called as ``fn(estimate, reference)`` or, when it needs the sample rate,
+``fn(estimate, reference, sample_rate=sr)``, with ``(batch, channels, samples)`` tensors, and
+returns a ``(batch,)`` tensor. An entry may name its function lazily as ``"module:function"``
+(for metrics whose module another part of earshot provides, such as ``jnd``); listing the
+table never imports it, and :attr:`MetricSpec.available` says whether it can be loaded.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from dataclasses import dataclass
+from typing import Callable, Iterable, Union
+
+import torch
+
+from earshot.errors import ConfigError
+from earshot.metrics import bss, objective
+from earshot.validate import check_pair, check_sample_rate
+
+MetricFn = Callable[..., torch.Tensor]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric: its function (or ``"module:function"``), direction and properties."""
+
+    name: str
+    fn: Union[MetricFn, str]
+    higher_is_better: bool
+    differentiable: bool
+    needs_sample_rate: bool
+    description: str
+    reference: str
+
+    @property
+    def available(self) -> bool:
+        """Whether the function can be loaded (lazy entries may be missing)."""
+        try:
+            self.load()
+        except ConfigError:
+            return False
+        return True
+
+    @property
+    def unavailable_reason(self) -> str | None:
+        try:
+            self.load()
+        except ConfigError as exc:
+            return str(exc)
+        return None
+
+    def load(self) -> MetricFn:
+        """The callable; raises ConfigError naming the module when a lazy entry is missing."""
+        if callable(self.fn):
+            return self.fn
+        return _resolve(self.name, self.fn)
+
+    def __call__(self, estimate: torch.Tensor, reference: torch.Tensor,
+                 sample_rate: int | None = None) -> torch.Tensor:
+        fn = self.load()
+        if self.needs_sample_rate:
+            return fn(estimate, reference, sample_rate=check_sample_rate(sample_rate))
+        return fn(estimate, reference)
+
+
+@functools.lru_cache(maxsize=None)
+def _resolve(name: str, target: str) -> MetricFn:
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"metric {name!r} is unavailable: {module_name} cannot be imported ({exc})") from None
+    fn = getattr(module, attr, None)
+    if fn is None:
+        raise ConfigError(f"metric {name!r} is unavailable: {module_name} has no {attr!r}")
+    return fn
+
+
+def _pesq_nb(estimate, reference, sample_rate):
+    return objective.pesq(estimate, reference, sample_rate, mode="nb")
+
+
+_ENTRIES = [
+    MetricSpec("si_sdr", objective.si_sdr, True, True, False,
+               "scale-invariant SDR, dB", "Le Roux et al., ICASSP 2019"),
+    MetricSpec("snr", objective.snr, True, True, False,
+               "signal-to-noise ratio, dB", "classic"),
+    MetricSpec("sdr", bss.sdr, True, False, True,
+               "BSS-eval v4 SDR (median of 1 s frames), dB", "Vincent 2006; SiSEC 2018 (museval)"),
+    MetricSpec("sar", bss.sar, True, False, True,
+               "BSS-eval v4 sources-to-artifacts ratio, dB", "Vincent 2006; SiSEC 2018 (museval)"),
+    MetricSpec("pesq", objective.pesq, True, False, True,
+               "PESQ wide band (P.862.2) MOS-LQO at 16 kHz", "ITU-T P.862.2; pesq package"),
+    MetricSpec("pesq_nb", _pesq_nb, True, False, True,
+               "PESQ narrow band (P.862) MOS-LQO", "ITU-T P.862; pesq package"),
+    MetricSpec("stoi", objective.stoi, True, False, True,
+               "short-time objective intelligibility", "Taal et al. 2011; pystoi"),
+    MetricSpec("estoi", objective.estoi, True, False, True,
+               "extended STOI", "Jensen & Taal 2016; pystoi"),
+    MetricSpec("mel_distance", objective.mel_distance, False, True, True,
+               "DAC multi-scale log-mel L1 distance", "Kumar et al. 2023 (DAC)"),
+    MetricSpec("stft_distance", objective.stft_distance, False, True, False,
+               "DAC multi-scale STFT distance (log + linear L1)", "Kumar et al. 2023 (DAC)"),
+    MetricSpec("lsd", objective.log_spectral_distance, False, True, False,
+               "log-spectral distance (log10 power RMS)", "Kuleshov et al. 2017"),
+    MetricSpec("jnd", "earshot.metrics.jnd:jnd_distance", False, True, True,
+               "learned just-noticeable-difference distance", "Manocha et al. 2020 (DPAM)"),
+]
+
+METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in _ENTRIES}
+
+
+def available_metrics() -> list[str]:
+    """Names of the metrics that can be computed here (lazy entries whose module loads)."""
+    return [name for name, spec in METRICS.items() if spec.available]
+
+
+def get_metric(name: str) -> MetricSpec:
+    """The spec of ``name``; ConfigError listing the known names otherwise."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise ConfigError(f"unknown metric {name!r}; known: {', '.join(METRICS)}") from None
+
+
+def score(reference: torch.Tensor, degraded: torch.Tensor, sample_rate: int | None = None,
+          metrics: Iterable[str] | str | None = None) -> dict[str, torch.Tensor]:
+    """Compute several metrics of ``degraded`` against ``reference``.
+
+    Args:
+        reference, degraded: ``(batch, channels, samples)`` of one shape, at ``sample_rate``.
+        sample_rate: needed by the metrics with ``needs_sample_rate`` (PESQ, STOI, mel, SDR).
+        metrics: names (a list or a comma-separated string); ``None`` means every available
+            metric (a lazy entry whose module is missing is left out; asked for by name, it
+            raises ConfigError).
+
+    Returns:
+        ``{name: (batch,) tensor}`` in the order asked.
+    """
+    check_pair(degraded, reference)
+    names = resolve_names(metrics)
+    specs = [get_metric(n) for n in names]
+    if sample_rate is None and any(s.needs_sample_rate for s in specs):
+        needing = [s.name for s in specs if s.needs_sample_rate]
+        raise ConfigError(f"sample_rate is required by {', '.join(needing)}")
+    return {spec.name: spec(degraded, reference, sample_rate) for spec in specs}
+
+
+def resolve_names(metrics: Iterable[str] | str | None) -> list[str]:
+    """Metric names from a list, a comma-separated string, or ``None`` (all available)."""
+    if metrics is None:
+        return available_metrics()
+    if isinstance(metrics, str):
+        metrics = [m for m in metrics.split(",")]
+    names = [m.strip() for m in metrics if m.strip()]
+    if not names:
+        raise ConfigError("no metric names given")
+    for n in names:
+        spec = get_metric(n)
+        if not spec.available:
+            raise ConfigError(spec.unavailable_reason)
+    return names
