@@ -123,6 +123,13 @@ class StepContext:
     training: bool = True
     sample_rate: int | None = None
     logged: dict[str, float] = field(default_factory=dict)
+    balance_wrt: torch.Tensor | None = None
+
+    def balance(self, output: torch.Tensor) -> torch.Tensor:
+        """Mark the model output the loss terms are computed from (needed by ``train.balancer``,
+        which rescales each term's gradient with respect to it); returns ``output``."""
+        self.balance_wrt = output
+        return output
 
     def log(self, name: str, value: float | torch.Tensor) -> None:
         """Log an extra training scalar (not a loss) as ``train/<name>``."""

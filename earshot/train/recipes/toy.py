@@ -112,8 +112,11 @@ class ToyRecipe(Recipe):
         }
 
     def examples(self, models, batch):
-        estimate = self._gen(models)(batch["noisy"][:1])
-        return {"noisy": batch["noisy"][0], "estimate": estimate[0], "clean": batch["clean"][0]}
+        estimate = self._gen(models)(batch["noisy"])
+        out = {}
+        for i in range(estimate.shape[0]):
+            out |= {f"{i}/noisy": batch["noisy"][i], f"{i}/estimate": estimate[i], f"{i}/clean": batch["clean"][i]}
+        return out
 
     def export(self, models):
         c = self.config

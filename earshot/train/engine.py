@@ -1,0 +1,298 @@
+"""The training loop: one engine for every recipe, on one CPU, one GPU or DDP under torchrun.
+
+Built on Lightning Fabric. ``Trainer(cfg).fit()`` (or ``earshot train RECIPE``) seeds, builds the
+recipe's models, optimisers (AdamW) and LR schedules, then loops over optimiser steps with
+gradient accumulation and clipping, mixed precision on GPUs, optional EMA weights and, for
+recipes that build a ``"discriminator"``, GAN alternation (``train.disc_steps`` discriminator
+steps per generator step after ``train.adversary_start`` warm-up steps). It validates every
+``train.val_every`` steps, logs (TensorBoard, CSV, audio examples, progress bar) and writes
+atomic checkpoints every ``train.ckpt_every`` steps, at the end, and on SIGINT/SIGTERM.
+A resumed run continues exactly: models, optimisers, schedules, EMA, RNG states, data position.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+
+from earshot.errors import ConfigError
+from earshot.train import checkpoint as ckpt
+from earshot.train.config import RunConfig, apply_overrides, from_dict, save_config
+from earshot.train.data import BatchStream, mix_seed
+from earshot.train.evaluate import Validator
+from earshot.train.logging import RunLogger
+from earshot.train.optim import EMA, default_optimizers, make_scheduler
+from earshot.train.recipe import Recipe, StepContext, get_recipe
+from earshot.train.steps import StepRunner
+
+log = logging.getLogger("earshot.train")
+
+
+@dataclass
+class FitResult:
+    """What a call to :meth:`Trainer.fit` did."""
+
+    run_dir: Path
+    step: int
+    interrupted: bool = False
+    signal: int | None = None
+    checkpoint: Path | None = None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def default_run_dir(recipe_name: str, root: str | Path = "runs") -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(root) / f"{recipe_name}-{stamp}"
+
+
+def load_run_config(run_dir: str | Path, overrides: dict[str, str] | None = None) -> RunConfig:
+    """The resolved config a run saved in ``RUN/config.yaml`` (plus optional overrides)."""
+    path = Path(run_dir) / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{run_dir} is not a run directory: {path} is missing")
+    data = yaml.safe_load(path.read_text()) or {}
+    recipe_cls = get_recipe(str(data.get("recipe_name", "")))
+    return apply_overrides(from_dict(data, recipe_cls.config_class), overrides or {})
+
+
+def make_fabric(train) -> Any:
+    """A Fabric for this process: torchrun's world when launched by it, else ``train.devices``."""
+    from lightning_fabric import Fabric
+    from lightning_fabric.strategies import DDPStrategy
+
+    if "LOCAL_WORLD_SIZE" in os.environ and "WORLD_SIZE" in os.environ:
+        devices = int(os.environ["LOCAL_WORLD_SIZE"])
+        num_nodes = max(1, int(os.environ["WORLD_SIZE"]) // devices)
+    else:
+        devices, num_nodes = train.devices, 1
+    accelerator = "cuda" if train.accelerator == "gpu" else train.accelerator
+    gpu = accelerator in ("cuda", "auto") and torch.cuda.is_available()
+    precision = train.precision
+    if precision == "auto":
+        precision = "bf16-mixed" if gpu and torch.cuda.is_bf16_supported() else ("16-mixed" if gpu else "32-true")
+    if precision == "16-mixed" and not gpu:
+        raise ConfigError("train.precision=16-mixed needs a GPU; use 32-true or bf16-mixed on CPU")
+    strategy: Any = "auto"
+    if devices * num_nodes > 1:
+        strategy = DDPStrategy(find_unused_parameters=train.find_unused_parameters)
+    return Fabric(accelerator=accelerator, devices=devices, num_nodes=num_nodes, strategy=strategy, precision=precision)
+
+
+class Trainer:
+    """Runs one recipe's training. ``run_dir=None`` makes ``runs/<recipe>-<time>``.
+
+    With ``resume=True`` the run continues from the newest loadable checkpoint of ``run_dir``.
+    """
+
+    def __init__(self, cfg: RunConfig, run_dir: str | Path | None = None, *, resume: bool = False):
+        self.cfg, self.train = cfg, cfg.train
+        self.recipe_cls = get_recipe(cfg.recipe_name)
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.resume = resume
+        self._stop: int | None = None
+
+    # ---------------------------------------------------------------- setup
+    def _setup_run_dir(self, fabric) -> tuple[Path, dict | None]:
+        run_dir = self.run_dir or default_run_dir(self.cfg.recipe_name)
+        run_dir = Path(fabric.broadcast(str(run_dir), src=0))
+        state = None
+        if self.resume:
+            found = ckpt.latest_checkpoint(run_dir)
+            if found is None:
+                raise ConfigError(f"{run_dir}: no loadable checkpoint to resume from")
+            path, state = found
+            log.info("resuming %s from %s (step %d)", run_dir, path.name, state["step"])
+        elif ckpt.list_checkpoints(run_dir):
+            raise ConfigError(f"{run_dir} already holds checkpoints; resume it with --resume {run_dir}")
+        if fabric.is_global_zero:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(self.cfg, run_dir / "config.yaml")
+        fabric.barrier()
+        return run_dir, state
+
+    def _build(self, fabric, recipe: Recipe):
+        torch.manual_seed(self.train.seed)
+        raw = recipe.build_models()
+        if not isinstance(raw, dict) or not raw or not all(isinstance(m, nn.Module) for m in raw.values()):
+            raise ConfigError(f"recipe {recipe.name}: build_models() must return a dict of nn.Module")
+        main = "generator" if "generator" in raw else "model"
+        if main not in raw:
+            raise ConfigError(f"recipe {recipe.name}: build_models() needs a 'model' or 'generator' entry, got {list(raw)}")
+        ema = EMA(raw[main], self.train.ema_decay) if self.train.ema_decay > 0 else None
+        if ema is not None:
+            ema.module.to(fabric.device)
+        wrapped = {}
+        for key, module in raw.items():
+            wrapped[key] = fabric.setup_module(module)
+            for method in getattr(recipe, "forward_methods", {}).get(key, ()):
+                wrapped[key].mark_forward_method(method)
+        optimizers = recipe.configure_optimizers(raw) or default_optimizers(raw, self.train)
+        schedulers = {k: make_scheduler(o, self.train) for k, o in optimizers.items()}
+        fabric_opts = {k: fabric.setup_optimizers(o) for k, o in optimizers.items()}
+        return raw, wrapped, main, ema, optimizers, fabric_opts, schedulers
+
+    def _install_signals(self) -> dict:
+        def handler(signum, frame):
+            if self._stop is not None and signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            self._stop = signum
+            log.warning("received %s: saving a checkpoint and stopping", signal.Signals(signum).name)
+
+        old = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                old[sig] = signal.signal(sig, handler)
+            except ValueError:  # not in the main thread
+                pass
+        return old
+
+    # ---------------------------------------------------------------- fit
+    def fit(self, *, stop_after: int | None = None) -> FitResult:
+        """Train to ``train.steps`` (or stop, with a checkpoint, after step ``stop_after``)."""
+        fabric = make_fabric(self.train)
+        fabric.launch()
+        run_dir, state = self._setup_run_dir(fabric)
+        recipe = self.recipe_cls(self.cfg.recipe, self.train, run_dir)
+        raw, wrapped, main, ema, optimizers, fabric_opts, schedulers = self._build(fabric, recipe)
+        train_set, valid_set = recipe.datasets()
+        collate = recipe.collate if callable(getattr(recipe, "collate", None)) else None
+        step, position, metrics = 0, (0, 0), {}
+        if state is not None:
+            step, position, metrics = self._restore(fabric, state, raw, ema, optimizers, schedulers)
+        stream = BatchStream(
+            train_set, batch_size=self.train.batch_size, seed=self.train.seed, rank=fabric.global_rank,
+            world_size=fabric.world_size, num_workers=self.train.num_workers, collate=collate,
+            pin_memory=fabric.device.type == "cuda", position=position,
+        )
+        if state is None:
+            torch.manual_seed(mix_seed(self.train.seed, fabric.global_rank, 1))
+        logger = RunLogger(run_dir, enabled=fabric.is_global_zero, tensorboard=self.train.tensorboard)
+        validator = Validator(fabric, recipe, self.train, valid_set, collate, logger)
+        runner = StepRunner(fabric, recipe, self.train, wrapped, main, fabric_opts, schedulers, ema, stream)
+        old_handlers = self._install_signals()
+        result = FitResult(run_dir, step, metrics=metrics)
+        try:
+            result = self._loop(fabric, runner, validator, logger, raw, ema, optimizers, schedulers,
+                                run_dir, step, metrics, stop_after)
+        finally:
+            for sig, h in old_handlers.items():
+                signal.signal(sig, h)
+            logger.close()
+            stream.close()
+        return result
+
+    def _loop(self, fabric, runner, validator, logger, raw, ema, optimizers, schedulers,
+              run_dir, step, metrics, stop_after) -> FitResult:
+        t = self.train
+        from tqdm import tqdm
+
+        bar = tqdm(total=t.steps, initial=step, unit="step", file=sys.stderr, dynamic_ncols=True,
+                   disable=not (t.progress and fabric.is_global_zero), desc=self.cfg.recipe_name)
+        saved_at, path = None, None
+        try:
+            while step < t.steps:
+                runner.run_step(step)
+                step += 1
+                bar.update(1)
+                if step % t.log_every == 0 or step == t.steps:
+                    values = runner.flush_logs(step)
+                    logger.scalars(step, "train", values)
+                    bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "lr"}, refresh=False)
+                last = step == t.steps or (stop_after is not None and step >= stop_after)
+                if (t.val_every and step % t.val_every == 0) or step == t.steps:
+                    metrics = validator.run(step, runner.eval_models(raw, ema)) or metrics
+                elif t.examples_every and step % t.examples_every == 0:
+                    validator.examples(step, runner.eval_models(raw, ema))
+                stop = self._agree_stop(fabric)
+                if last or stop or (t.ckpt_every and step % t.ckpt_every == 0):
+                    path = self._save(fabric, run_dir, step, raw, ema, optimizers, schedulers, runner, metrics)
+                    saved_at = step
+                if last or stop:
+                    break
+        finally:
+            bar.close()
+        interrupted = self._stop is not None
+        if interrupted:
+            log.warning("stopped at step %d; checkpoint %s; continue with: earshot train --resume %s",
+                        step, path, run_dir)
+        return FitResult(run_dir, step, interrupted, self._stop, path if saved_at == step else None, metrics)
+
+    def _agree_stop(self, fabric) -> bool:
+        if fabric.world_size == 1:
+            return self._stop is not None
+        flag = torch.tensor([0 if self._stop is None else int(self._stop)], device=fabric.device)
+        flag = fabric.all_reduce(flag, reduce_op="sum")
+        if int(flag.item()) and self._stop is None:
+            self._stop = int(signal.SIGTERM)
+        return bool(int(flag.item()))
+
+    # ---------------------------------------------------------------- state
+    def _save(self, fabric, run_dir, step, raw, ema, optimizers, schedulers, runner, metrics) -> Path:
+        rng = ckpt.rng_state()
+        if fabric.world_size > 1:
+            rngs: list = [None] * fabric.world_size
+            torch.distributed.all_gather_object(rngs, rng)
+        else:
+            rngs = [rng]
+        path = ckpt.checkpoint_path(run_dir, step)
+        if fabric.is_global_zero:
+            epoch, taken = runner.stream.position
+            state = {
+                "format": "earshot-checkpoint/1", "step": step, "recipe_name": self.cfg.recipe_name,
+                "config": self.cfg.to_dict(),
+                "models": {k: m.state_dict() for k, m in raw.items()},
+                "ema": ema.state_dict() if ema is not None else None,
+                "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+                "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
+                "precision": fabric.strategy.precision.state_dict(),
+                "data": {"epoch": epoch, "taken": taken}, "rng": rngs, "world_size": fabric.world_size,
+                "metrics": {k: float(v) for k, v in metrics.items()}
+            }
+            ckpt.save_checkpoint(state, path, keep_last=self.train.keep_last)
+        fabric.barrier()
+        return path
+
+    def _restore(self, fabric, state, raw, ema, optimizers, schedulers):
+        for key, module in raw.items():
+            module.load_state_dict(state["models"][key])
+        if ema is not None:
+            if state.get("ema") is None:
+                log.warning("the checkpoint has no EMA weights; starting the EMA from the model")
+                ema.module.load_state_dict(raw["generator" if "generator" in raw else "model"].state_dict())
+            else:
+                ema.load_state_dict(state["ema"])
+        for key, opt in optimizers.items():
+            opt.load_state_dict(state["optimizers"][key])
+        for key, sched in schedulers.items():
+            lambdas = sched.lr_lambdas
+            sched.load_state_dict(state["schedulers"][key])
+            sched.lr_lambdas = lambdas  # the schedule follows the (possibly changed) config
+        if state.get("precision"):
+            fabric.strategy.precision.load_state_dict(state["precision"])
+        rngs = state["rng"]
+        if len(rngs) != fabric.world_size:
+            log.warning("checkpoint from %d processes resumed on %d: data order and RNG streams change",
+                        len(rngs), fabric.world_size)
+        ckpt.set_rng_state(rngs[fabric.global_rank % len(rngs)])
+        data = state["data"]
+        position = (data["epoch"], data["taken"]) if len(rngs) == fabric.world_size else (data["epoch"] + 1, 0)
+        return state["step"], position, dict(state.get("metrics", {}))
+
+
+def train(cfg: RunConfig, run_dir: str | Path | None = None, *, resume: bool = False,
+          stop_after: int | None = None) -> FitResult:
+    """Train ``cfg`` (see :class:`Trainer`); a convenience for scripts and tests."""
+    return Trainer(cfg, run_dir, resume=resume).fit(stop_after=stop_after)
+
+
+__all__ = ["FitResult", "Trainer", "train", "load_run_config", "make_fabric", "StepContext"]

@@ -1,0 +1,177 @@
+"""One optimiser step of the engine: GAN alternation, accumulation, weighting, clipping, EMA."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import torch
+from torch import nn
+
+from earshot.errors import ConfigError, NonFiniteError
+from earshot.train.recipe import StepContext
+
+
+class StepRunner:
+    """Runs generator (and discriminator) updates for the engine and keeps training logs.
+
+    ``models`` are Fabric-wrapped, ``optimizers`` Fabric-wrapped with keys matching ``models``;
+    ``main`` is ``"model"`` or ``"generator"``. Every optimiser but the discriminator's steps in
+    the generator phase. All schedulers advance once per generator step.
+    """
+
+    def __init__(self, fabric, recipe, train, models: dict[str, nn.Module], main: str,
+                 optimizers: dict, schedulers: dict, ema, stream):
+        self.fabric, self.recipe, self.train = fabric, recipe, train
+        self.models, self.main, self.optimizers, self.schedulers = models, main, optimizers, schedulers
+        self.ema, self.stream = ema, stream
+        self.gan = "discriminator" in models
+        unknown = set(optimizers) - set(models)
+        if unknown:
+            raise ConfigError(f"recipe {recipe.name}: optimisers {sorted(unknown)} match no model in {list(models)}")
+        if self.gan and "discriminator" not in optimizers:
+            raise ConfigError(f"recipe {recipe.name}: the discriminator has no optimiser")
+        self.weights = dict(train.loss_weights)
+        self.balancer = _make_balancer(self.weights) if train.balancer else None
+        self._sums: dict[str, torch.Tensor] = {}
+        self._counts: dict[str, int] = {}
+        self._seen: set[str] = set()
+        self._checked = False
+
+    def context(self, step: int, *, adversary: bool, micro: int = 0, training: bool = True) -> StepContext:
+        return StepContext(
+            step=step, total_steps=self.train.steps, device=self.fabric.device, adversary_active=adversary,
+            rank=self.fabric.global_rank, world_size=self.fabric.world_size, micro_batch=micro,
+            training=training, sample_rate=self.recipe.sample_rate,
+        )
+
+    def adversary_active(self, step: int) -> bool:
+        return self.gan and step >= self.train.adversary_start
+
+    def run_step(self, step: int) -> None:
+        """Discriminator steps (GAN, after warm-up), then one generator step, then EMA."""
+        adversary = self.adversary_active(step)
+        if adversary:
+            for _ in range(self.train.disc_steps):
+                self._discriminator_update(step)
+        self._generator_update(step, adversary)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*lr_scheduler.step.*")
+            for sched in self.schedulers.values():
+                sched.step()
+        if self.ema is not None:
+            self.ema.update(self.models[self.main].module, step)
+        if not self._checked and (not self.gan or adversary):
+            self._check_weight_names()
+
+    def _discriminator_update(self, step: int) -> None:
+        opt = self.optimizers["discriminator"]
+        opt.zero_grad(set_to_none=True)
+        batch = self.fabric.to_device(next(self.stream))
+        ctx = self.context(step, adversary=True)
+        terms = _check_terms(self.recipe.discriminator_step(self.models, batch, ctx), "discriminator_step")
+        total = self.weighted_total(terms)
+        self.fabric.backward(total)
+        self._clip("discriminator", opt)
+        opt.step()
+        self._record({f"disc/{k}": v for k, v in terms.items()} | {"disc/loss": total} | ctx.logged)
+
+    def _generator_update(self, step: int, adversary: bool) -> None:
+        gen_opts = {k: o for k, o in self.optimizers.items() if k != "discriminator"}
+        for opt in gen_opts.values():
+            opt.zero_grad(set_to_none=True)
+        acc = self.train.accumulate
+        for micro in range(acc):
+            batch = self.fabric.to_device(next(self.stream))
+            ctx = self.context(step, adversary=adversary, micro=micro)
+            with self.fabric.no_backward_sync(self.models[self.main], enabled=micro < acc - 1):
+                terms = _check_terms(self.recipe.training_step(self.models, batch, ctx), "training_step")
+                if self.balancer is not None:
+                    total = self._balanced_backward(terms, ctx, acc)
+                else:
+                    total = self.weighted_total(terms)
+                    self.fabric.backward(total / acc)
+            self._record(dict(terms) | {"loss": total} | ctx.logged)
+        for key, opt in gen_opts.items():
+            norm = self._clip(key, opt)
+            if norm is not None and key == self.main:
+                self._record({"grad_norm": norm})
+            opt.step()
+
+    def _balanced_backward(self, terms: dict, ctx: StepContext, acc: int) -> torch.Tensor:
+        wrt = ctx.balance_wrt
+        if wrt is None:
+            raise ConfigError("train.balancer=true: the recipe's training_step must call ctx.balance(output) "
+                              "with the model output the losses are computed from")
+        total = self.weighted_total(terms).detach()
+        self.balancer.backward({k: v / acc for k, v in terms.items()}, wrt)
+        return total
+
+    def _clip(self, key: str, opt) -> torch.Tensor | None:
+        if self.train.grad_clip <= 0:
+            return None
+        return self.fabric.clip_gradients(self.models[key], opt, max_norm=self.train.grad_clip, error_if_nonfinite=False)
+
+    def weighted_total(self, terms: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``sum(train.loss_weights.get(name, 1) * term)`` over the terms with a non-zero weight."""
+        self._seen.update(terms)
+        used = [self.weights.get(k, 1.0) * v for k, v in terms.items() if self.weights.get(k, 1.0) != 0]
+        if not used:
+            raise ConfigError(f"every loss term {sorted(terms)} has weight 0 in train.loss_weights")
+        return torch.stack([u.float() for u in used]).sum()
+
+    def _check_weight_names(self) -> None:
+        self._checked = True
+        unknown = set(self.weights) - self._seen
+        if unknown:
+            raise ConfigError(
+                f"train.loss_weights names {sorted(unknown)}, but recipe {self.recipe.name} returned only "
+                f"{sorted(self._seen)}"
+            )
+
+    def _record(self, values: dict[str, Any]) -> None:
+        for k, v in values.items():
+            v = v.detach().float() if torch.is_tensor(v) else torch.tensor(float(v))
+            self._sums[k] = self._sums.get(k, 0.0) + v
+            self._counts[k] = self._counts.get(k, 0) + 1
+
+    def flush_logs(self, step: int) -> dict[str, float]:
+        """Mean of each recorded value since the last flush (over processes too), plus the LR."""
+        names = sorted(self._sums)
+        if not names:
+            return {}
+        means = torch.stack([(self._sums[k] / self._counts[k]).to(self.fabric.device) for k in names])
+        if self.fabric.world_size > 1:
+            means = self.fabric.all_reduce(means, reduce_op="mean")
+        values = dict(zip(names, means.tolist()))
+        self._sums, self._counts = {}, {}
+        bad = {k: v for k, v in values.items() if not math.isfinite(v) and k != "grad_norm"}
+        if bad:
+            raise NonFiniteError(f"training diverged at step {step}: non-finite {bad}")
+        values["lr"] = self.schedulers[self.main].get_last_lr()[0] if self.main in self.schedulers else float("nan")
+        return values
+
+    def eval_models(self, raw: dict[str, nn.Module], ema) -> dict[str, nn.Module]:
+        """The unwrapped models for validation, with the EMA weights as the main model if enabled."""
+        out = dict(raw)
+        if ema is not None:
+            out[self.main] = ema.module
+        return out
+
+
+def _check_terms(terms: Any, hook: str) -> dict[str, torch.Tensor]:
+    if not isinstance(terms, dict) or not terms:
+        raise ConfigError(f"{hook}() must return a non-empty dict of named scalar loss tensors, got {type(terms).__name__}")
+    for k, v in terms.items():
+        if not torch.is_tensor(v) or v.numel() != 1:
+            raise ConfigError(f"{hook}() term {k!r} must be a scalar tensor, got {getattr(v, 'shape', type(v))}")
+    return {k: v.reshape(()) for k, v in terms.items()}
+
+
+def _make_balancer(weights: dict[str, float]):
+    try:
+        from earshot.losses.combine import GradientBalancer
+    except ImportError as exc:
+        raise ConfigError("train.balancer=true needs earshot.losses.combine.GradientBalancer") from exc
+    return GradientBalancer(weights)
