@@ -8,6 +8,7 @@ then rename), so an interrupted save never leaves a half-written file behind.
 from __future__ import annotations
 
 import os
+import struct
 import tempfile
 from pathlib import Path
 
@@ -28,6 +29,7 @@ FORMATS = {
 }
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 AUDIO_EXTENSIONS = tuple(FORMATS)
+READ_BLOCK = 1 << 16  # frames decoded per block
 
 
 def info(path) -> sf._SoundFileInfo:
@@ -54,17 +56,12 @@ def load(path, *, sample_rate: int | None = None, mono: bool = False) -> tuple[t
         AudioFileError: the file is missing, empty, truncated, not audio or unsupported.
     """
     path = _existing_file(path)
-    try:
-        with sf.SoundFile(str(path)) as f:
-            declared = f.frames
-            data = f.read(dtype="float32", always_2d=True)
-            rate = f.samplerate
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioFileError(path, f"not a readable audio file ({exc})") from None
+    data, rate, declared, fmt = _read(path)
     if data.shape[0] == 0:
         raise AudioFileError(path, "contains no audio samples")
-    if 0 < declared != data.shape[0] and path.suffix.lower() in (".wav", ".flac"):
-        raise AudioFileError(path, f"truncated: header declares {declared} frames, {data.shape[0]} read")
+    reason = _truncation(path, fmt, declared, data.shape[0])
+    if reason:
+        raise AudioFileError(path, reason)
     if not np.isfinite(data).all():
         raise AudioFileError(path, "contains NaN or Inf samples")
     audio = torch.from_numpy(np.ascontiguousarray(data.T))
@@ -101,6 +98,79 @@ def save(path, audio, sample_rate: int, *, subtype: str | None = None, overwrite
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _read(path: Path) -> tuple[np.ndarray, int, int, str]:
+    """Decode the whole file in blocks (never trusting a header's frame count for an
+    allocation): ``(frames x channels float32, sample rate, declared frames, format)``."""
+    blocks = []
+    try:
+        with sf.SoundFile(str(path)) as f:
+            rate, channels, declared, fmt = f.samplerate, f.channels, f.frames, f.format
+            if rate <= 0 or channels <= 0:
+                raise AudioFileError(path, f"invalid header: {rate} Hz, {channels} channel(s)")
+            while True:
+                block = f.read(READ_BLOCK, dtype="float32", always_2d=True)
+                if block.shape[0]:
+                    blocks.append(block)
+                if block.shape[0] < READ_BLOCK:
+                    break
+    except AudioFileError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError,
+            EOFError, OSError) as exc:
+        raise AudioFileError(path, f"not a readable audio file ({type(exc).__name__}: {exc})") from None
+    data = np.concatenate(blocks) if blocks else np.zeros((0, channels), np.float32)
+    return data, rate, declared, fmt
+
+
+def _truncation(path: Path, fmt: str, declared: int, read: int) -> str | None:
+    """Why a decoded file looks truncated, or None. libsndfile silently shortens a truncated
+    WAV and decodes a truncated MP3 up to the break, so their headers are checked here
+    (an MP3 only when a Xing/Info frame states its length; an Ogg file cut at a page
+    boundary cannot be told from a shorter one)."""
+    if fmt in ("WAV", "WAVEX"):
+        reason = _wav_truncation(path)
+        if reason:
+            return reason
+    if 0 < declared != read and (fmt == "FLAC" or (fmt == "MP3" and _has_xing_tag(path))):
+        return f"truncated: header declares {declared} frames, {read} decoded"
+    return None
+
+
+def _wav_truncation(path: Path) -> str | None:
+    """Compare a RIFF/WAVE file's ``data`` chunk size with the bytes actually present."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RIFX") or head[8:12] != b"WAVE":
+            return None
+        order = "<" if head[:4] == b"RIFF" else ">"
+        pos = 12
+        while pos + 8 <= size:
+            f.seek(pos)
+            chunk_id, chunk_size = struct.unpack(order + "4sI", f.read(8))
+            if chunk_id == b"data":
+                present = size - pos - 8
+                if chunk_size in (0, 0xFFFFFFFF) or present >= chunk_size:
+                    return None  # 0 / 0xFFFFFFFF: size unknown (streamed writers)
+                return f"truncated: the data chunk declares {chunk_size} bytes, {present} present"
+            pos += 8 + chunk_size + (chunk_size & 1)
+    return None
+
+
+def _has_xing_tag(path: Path) -> bool:
+    """Whether an MP3's first frame is a Xing/Info frame (which states the exact frame count)."""
+    with open(path, "rb") as f:
+        head = f.read(64 * 1024)
+    start = 0
+    if head[:3] == b"ID3" and len(head) >= 10:  # skip an ID3v2 tag (syncsafe size)
+        start = 10 + ((head[6] & 0x7F) << 21 | (head[7] & 0x7F) << 14 | (head[8] & 0x7F) << 7 | (head[9] & 0x7F))
+    for i in range(start, min(len(head) - 1, start + 4096)):
+        if head[i] == 0xFF and head[i + 1] & 0xE0 == 0xE0:
+            window = head[i + 4:i + 48]
+            return b"Xing" in window or b"Info" in window
+    return False
 
 
 def _existing_file(path) -> Path:

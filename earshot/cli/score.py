@@ -40,7 +40,7 @@ def register(subparsers) -> None:
     p.add_argument("reference", nargs="?", help="reference file or folder")
     p.add_argument("degraded", nargs="?", help="degraded/estimated file or folder")
     p.add_argument("--metrics", "-m", default=None,
-                   help="comma-separated metric names (default: every available metric; see --list)")
+                   help="comma-separated metric names (default: every built-in metric; jnd only when named; see --list)")
     p.add_argument("--sample-rate", "-r", type=int, default=None,
                    help="resample both signals to this rate (default: the reference's rate)")
     fmt = p.add_mutually_exclusive_group()

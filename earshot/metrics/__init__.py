@@ -16,10 +16,17 @@ from earshot.metrics.objective import (
     stft_distance,
     stoi,
 )
-from earshot.metrics.registry import METRICS, MetricSpec, available_metrics, get_metric, score
+from earshot.metrics.registry import (
+    METRICS,
+    MetricSpec,
+    available_metrics,
+    default_metrics,
+    get_metric,
+    score,
+)
 
 __all__ = [
-    "BSSEvalResult", "METRICS", "MetricError", "MetricSpec", "available_metrics", "bss_eval",
+    "BSSEvalResult", "METRICS", "MetricError", "MetricSpec", "available_metrics", "bss_eval", "default_metrics",
     "estoi", "get_metric", "isr", "log_spectral_distance", "mel_distance", "pesq", "sar", "score",
     "sdr", "si_sdr", "snr", "stft_distance", "stoi",
 ]

@@ -23,7 +23,6 @@ log_spectral_dist.  lower  yes             mean over frames of RMS log10-power d
 from __future__ import annotations
 
 import functools
-import math
 import warnings
 from typing import Sequence
 
@@ -31,6 +30,7 @@ import numpy as np
 import torch
 
 from earshot.audio.resample import resample
+from earshot.dsp.mel import mel_filterbank
 from earshot.dsp.stft import make_window, stft
 from earshot.errors import ConfigError, EarshotError
 from earshot.validate import check_pair, check_sample_rate
@@ -227,7 +227,7 @@ def mel_distance(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: i
     total = estimate.new_zeros(estimate.shape[0])
     for w, bins in zip(window_lengths, n_mels):
         mag = _magnitude(torch.cat([estimate, reference]), w)
-        fb = mel_filterbank_slaney(sample_rate, w, bins, fmin, fmax).to(mag)
+        fb = _mel_fb(sample_rate, w, bins, fmin, fmax).to(mag)
         mel = torch.einsum("mf,bcft->bcmt", fb, mag)
         total = total + _log_lin_l1(mel, clamp_eps, pow, log_weight, mag_weight)
     return total
@@ -308,35 +308,7 @@ def _log_lin_l1(spec: torch.Tensor, clamp_eps: float, pow: float, log_weight: fl
 
 
 @functools.lru_cache(maxsize=64)
-def mel_filterbank_slaney(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0,
-                          fmax: float | None = None) -> torch.Tensor:
-    """Slaney-style mel filterbank ``(n_mels, n_fft // 2 + 1)`` float64, area-normalised:
-    the same matrix as ``librosa.filters.mel`` with its defaults (htk=False, norm="slaney")."""
-    fmax = sample_rate / 2 if fmax is None else fmax
-    freqs = torch.linspace(0, sample_rate / 2, n_fft // 2 + 1, dtype=torch.float64)
-    lo, hi = _hz_to_mel(fmin), _hz_to_mel(fmax)
-    edges = _mel_to_hz(torch.linspace(lo, hi, n_mels + 2, dtype=torch.float64))
-    widths = edges.diff()
-    ramps = edges[:, None] - freqs[None, :]
-    rising = -ramps[:-2] / widths[:-1, None]
-    falling = ramps[2:] / widths[1:, None]
-    weights = torch.clamp(torch.minimum(rising, falling), min=0.0)
-    return weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]
-
-
-_F_SP = 200.0 / 3  # Hz per mel below 1 kHz (Slaney)
-_MIN_LOG_HZ = 1000.0
-_LOGSTEP = math.log(6.4) / 27.0
-
-
-def _hz_to_mel(hz: float) -> float:
-    if hz < _MIN_LOG_HZ:
-        return hz / _F_SP
-    return _MIN_LOG_HZ / _F_SP + math.log(hz / _MIN_LOG_HZ) / _LOGSTEP
-
-
-def _mel_to_hz(mel: torch.Tensor) -> torch.Tensor:
-    min_log_mel = _MIN_LOG_HZ / _F_SP
-    linear = mel * _F_SP
-    log = _MIN_LOG_HZ * torch.exp(_LOGSTEP * (mel - min_log_mel))
-    return torch.where(mel >= min_log_mel, log, linear)
+def _mel_fb(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> torch.Tensor:
+    """Slaney mel filterbank ``(n_mels, n_fft // 2 + 1)`` (librosa's default, as DAC uses)."""
+    return mel_filterbank(sample_rate=sample_rate, n_fft=n_fft, n_mels=n_mels, f_min=fmin, f_max=fmax,
+                          dtype=torch.float64)

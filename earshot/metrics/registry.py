@@ -106,7 +106,7 @@ _ENTRIES = [
                "DAC multi-scale STFT distance (log + linear L1)", "Kumar et al. 2023 (DAC)"),
     MetricSpec("lsd", objective.log_spectral_distance, False, True, False,
                "log-spectral distance (log10 power RMS)", "Kuleshov et al. 2017"),
-    MetricSpec("jnd", "earshot.metrics.jnd:jnd_distance", False, True, True,
+    MetricSpec("jnd", "earshot.metrics.jnd:jnd_distance", False, False, True,
                "learned just-noticeable-difference distance", "Manocha et al. 2020 (DPAM)"),
 ]
 
@@ -116,6 +116,13 @@ METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in _ENTRIES}
 def available_metrics() -> list[str]:
     """Names of the metrics that can be computed here (lazy entries whose module loads)."""
     return [name for name, spec in METRICS.items() if spec.available]
+
+
+def default_metrics() -> list[str]:
+    """The metrics :func:`score` computes when none are named: every built-in one. Lazy
+    entries (such as ``jnd``, which loads a network and its weights) are computed only when
+    named."""
+    return [name for name, spec in METRICS.items() if callable(spec.fn)]
 
 
 def get_metric(name: str) -> MetricSpec:
@@ -133,9 +140,9 @@ def score(reference: torch.Tensor, degraded: torch.Tensor, sample_rate: int | No
     Args:
         reference, degraded: ``(batch, channels, samples)`` of one shape, at ``sample_rate``.
         sample_rate: needed by the metrics with ``needs_sample_rate`` (PESQ, STOI, mel, SDR).
-        metrics: names (a list or a comma-separated string); ``None`` means every available
-            metric (a lazy entry whose module is missing is left out; asked for by name, it
-            raises ConfigError).
+        metrics: names (a list or a comma-separated string); ``None`` means
+            :func:`default_metrics` (every built-in metric). A lazy entry whose module is
+            missing raises ConfigError when named.
 
     Returns:
         ``{name: (batch,) tensor}`` in the order asked.
@@ -150,9 +157,9 @@ def score(reference: torch.Tensor, degraded: torch.Tensor, sample_rate: int | No
 
 
 def resolve_names(metrics: Iterable[str] | str | None) -> list[str]:
-    """Metric names from a list, a comma-separated string, or ``None`` (all available)."""
+    """Metric names from a list, a comma-separated string, or ``None`` (the defaults)."""
     if metrics is None:
-        return available_metrics()
+        return default_metrics()
     if isinstance(metrics, str):
         metrics = [m for m in metrics.split(",")]
     names = [m.strip() for m in metrics if m.strip()]
