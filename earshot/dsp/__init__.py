@@ -1,0 +1,16 @@
+"""Differentiable, batched DSP on ``(batch, channels, samples)`` tensors: STFT, mel, weighting filters.
+
+Imports nothing of earshot's but ``errors`` and ``validate``.
+"""
+
+from earshot.dsp.mel import MelSpectrogram, hz_to_mel, mel_filterbank, mel_frequencies, mel_to_hz
+from earshot.dsp.spectral_distance import DistanceTerms, spectral_distance
+from earshot.dsp.stft import STFT, istft, magnitude, make_window, stft
+from earshot.dsp.weighting import FIRFilter, a_weighting, fir_filter, preemphasis
+
+__all__ = [
+    "STFT", "stft", "istft", "magnitude", "make_window",
+    "MelSpectrogram", "mel_filterbank", "mel_frequencies", "hz_to_mel", "mel_to_hz",
+    "DistanceTerms", "spectral_distance",
+    "FIRFilter", "a_weighting", "preemphasis", "fir_filter",
+]

@@ -1,0 +1,218 @@
+"""A fused, memory-light distance between the (mel) magnitude spectrograms of two signals.
+
+This is the engine under every spectral loss. One autograd node computes, for a pair of
+signals, ``STFT -> |.| (floored) -> optional mel projection -> distance terms`` and writes its
+own backward pass, so that
+
+- input and target share one framing and one batched FFT call;
+- no intermediate (power, sqrt, log, phase) is kept alive for autograd: the node saves the
+  complex spectrum and the magnitudes only, and the backward pass is a handful of fused
+  element-wise passes, one inverse FFT and one overlap-add;
+- the inverse FFT of the backward pass runs only for the signals that need a gradient.
+
+Distance terms, each per item (an item is ``rows // items`` consecutive rows, e.g. the
+channels of one batch element), for spectrograms ``S = |X|`` or ``S = fb @ |X|``:
+
+- ``sc``:     spectral convergence ``||S_y - S_x||_F / ||S_y||_F``;
+- ``log_l1``: mean ``|log S_x - log S_y|`` (natural log, ``S`` floored at ``log_floor``);
+- ``lin_l1``: mean ``|S_x - S_y|``;
+- ``log_mse`` / ``lin_mse``: mean squared difference of log / linear spectrograms;
+- ``log_l2``: mean over frames of the L2 norm over frequency of ``log S_x - log S_y``
+  (``sqrt(sum + l2_eps) - sqrt(l2_eps)``: zero for equal inputs, finite gradient).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch.autograd.function import once_differentiable
+
+from earshot.dsp.stft import center_pad, pad_window
+from earshot.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DistanceTerms:
+    """Weights of the distance terms and their stability epsilons (see module docstring)."""
+
+    sc: float = 0.0
+    log_l1: float = 0.0
+    lin_l1: float = 0.0
+    log_l2: float = 0.0
+    log_mse: float = 0.0
+    lin_mse: float = 0.0
+    power_eps: float = 1e-8   # |X|^2 floor before the square root
+    log_floor: float = 0.0    # floor on S before the log (after the mel projection)
+    sc_eps: float = 1e-12     # floor on ||S_y|| in the spectral convergence
+    l2_eps: float = 1e-8      # added under the square root of the per-frame L2 norm
+
+    def __post_init__(self):
+        if min(self.sc, self.log_l1, self.lin_l1, self.log_l2, self.log_mse, self.lin_mse) < 0:
+            raise ConfigError("distance term weights must be >= 0")
+        if min(self.power_eps, self.log_floor, self.sc_eps, self.l2_eps) < 0:
+            raise ConfigError("epsilons must be >= 0")
+        if self.uses_log and self.power_eps == 0 and self.log_floor == 0:
+            raise ConfigError("log terms need power_eps > 0 or log_floor > 0 (log of zero)")
+
+    @property
+    def uses_log(self) -> bool:
+        return bool(self.log_l1 or self.log_l2 or self.log_mse)
+
+
+def _spectrum(sig: torch.Tensor, window: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """Frames of padded ``sig`` (rows, L) times the ``n_fft``-long ``window`` -> rfft ``(rows, frames, F)``."""
+    frames = 1 + (sig.shape[-1] - n_fft) // hop
+    return torch.fft.rfft(sig.unfold(-1, n_fft, hop)[:, :frames] * window)
+
+
+def _overlap_add(grad_spec: torch.Tensor, half_window: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
+    """Adjoint of :func:`_spectrum`: complex grad ``(rows, frames, F)`` -> grad of the padded signal.
+
+    ``grad_spec`` is modified in place. The adjoint of a real FFT is ``Re(sum_k G_k e^{+i..})``:
+    an inverse real FFT (without the 1/n) of ``G`` with all bins but DC and Nyquist halved;
+    the halving is folded into ``half_window`` (= window / 2) by doubling DC and Nyquist instead.
+    """
+    rows, frames, _ = grad_spec.shape
+    grad_spec[..., 0] *= 2.0
+    if n_fft % 2 == 0:
+        grad_spec[..., -1] *= 2.0
+    seg = torch.fft.irfft(grad_spec, n=n_fft, norm="forward").mul_(half_window)
+    return torch.ops.aten.unfold_backward(seg, [rows, (frames - 1) * hop + n_fft], 1, n_fft, hop)
+
+
+def _per_item(t: torch.Tensor, items: int) -> torch.Tensor:
+    return t.reshape(items, -1)
+
+
+class _SpectralDistance(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, xp, yp, window, fb, n_fft, hop, terms, items):
+        rows, length = xp.shape
+        spec = _spectrum(torch.cat([xp, yp]), window, n_fft, hop)
+        re, im = spec.real, spec.imag
+        mag = (re * re).addcmul_(im, im)
+        if terms.power_eps > 0:
+            mag.clamp_min_(terms.power_eps)
+        mag.sqrt_()
+        s = mag if fb is None else torch.matmul(mag, fb.t())
+        sx, sy = s[:rows], s[rows:]
+        loss = xp.new_zeros(items)
+        extra = {}
+        if terms.sc:
+            nd = torch.linalg.vector_norm(_per_item(sx - sy, items), dim=1)
+            ny_raw = torch.linalg.vector_norm(_per_item(sy, items), dim=1)
+            ny = ny_raw.clamp_min(terms.sc_eps)
+            loss += terms.sc * nd / ny
+            extra.update(nd=nd, ny=ny, ny_clamped=ny_raw < terms.sc_eps)
+        if terms.lin_l1 or terms.lin_mse:
+            diff = _per_item(sx - sy, items)
+            if terms.lin_l1:
+                loss += terms.lin_l1 * diff.abs().mean(1)
+            if terms.lin_mse:
+                loss += terms.lin_mse * diff.square().mean(1)
+        if terms.uses_log:
+            if terms.log_floor > 0:
+                e = torch.log(sx.clamp_min(terms.log_floor) / sy.clamp_min(terms.log_floor))
+            else:
+                e = torch.log(sx / sy)
+            if terms.log_l1:
+                loss += terms.log_l1 * _per_item(e, items).abs().mean(1)
+            if terms.log_mse:
+                loss += terms.log_mse * _per_item(e, items).square().mean(1)
+                extra.update(e=e)
+            if terms.log_l2:
+                r = torch.sqrt(e.square().sum(-1, keepdim=True) + terms.l2_eps)
+                loss += terms.log_l2 * (_per_item(r, items).mean(1) - math.sqrt(terms.l2_eps))
+                extra.update(e=e, r=r)
+        ctx.cfg = (n_fft, hop, terms, items, rows, length, extra)
+        ctx.save_for_backward(spec, mag, s if fb is not None else None, window, fb)
+        return loss
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        n_fft, hop, terms, items, rows, length, extra = ctx.cfg
+        spec, mag, s, window, fb = ctx.saved_tensors
+        if s is None:
+            s = mag
+        sx, sy = s[:rows], s[rows:]
+        want = ctx.needs_input_grad[:2]
+        grads = [None, None]
+        d_sx, d_sy = _grad_spectrogram(grad, sx, sy, terms, items, extra, want)
+        floor = torch.tensor(terms.power_eps, dtype=mag.dtype).sqrt().item()
+        for k, d_s in enumerate((d_sx, d_sy)):
+            if d_s is None:
+                continue
+            part = slice(0, rows) if k == 0 else slice(rows, 2 * rows)
+            d_mag = d_s if fb is None else torch.matmul(d_s, fb)
+            m = mag[part]
+            scale = d_mag.div_(m)
+            scale.masked_fill_(m <= floor, 0.0)
+            g = _overlap_add(spec[part] * scale, window * 0.5, n_fft, hop)
+            grads[k] = torch.nn.functional.pad(g, (0, length - g.shape[-1]))
+        return grads[0], grads[1], None, None, None, None, None, None
+
+
+def _grad_spectrogram(grad, sx, sy, terms, items, extra, want):
+    """Gradients of the summed, ``grad``-weighted per-item distance w.r.t. ``S_x`` and ``S_y``."""
+    shape = sx.shape
+    sxi, syi = _per_item(sx, items), _per_item(sy, items)
+    count = sxi.shape[1]
+    d_x = torch.zeros_like(sxi) if want[0] else None
+    d_y = torch.zeros_like(syi) if want[1] else None
+    diff = sxi - syi
+    if terms.sc:
+        nd, ny = extra["nd"], extra["ny"]
+        c = torch.where(nd > 0, terms.sc * grad / (nd * ny).clamp_min(torch.finfo(nd.dtype).tiny), 0.0)[:, None]
+        if d_x is not None:
+            d_x += c * diff
+        if d_y is not None:
+            c2 = torch.where(extra["ny_clamped"], 0.0, terms.sc * grad * nd / ny**3)[:, None]
+            d_y -= c * diff + c2 * syi
+    sign = torch.sign(diff) if (terms.lin_l1 or terms.log_l1) else None
+    if terms.lin_l1 or terms.lin_mse:
+        c = (terms.lin_l1 * grad / count)[:, None] * sign if terms.lin_l1 else 0.0
+        if terms.lin_mse:
+            c = c + (2.0 * terms.lin_mse * grad / count)[:, None] * diff
+        if d_x is not None:
+            d_x += c
+        if d_y is not None:
+            d_y -= c
+    if terms.uses_log:
+        d_log = torch.zeros_like(sxi)
+        if terms.log_l1:
+            d_log += (terms.log_l1 * grad / count)[:, None] * sign
+        if terms.log_mse:
+            d_log += _per_item(extra["e"], items) * (2.0 * terms.log_mse * grad / count)[:, None]
+        if terms.log_l2:
+            e, r = extra["e"], extra["r"]
+            frames = r.numel() // items
+            d_log += _per_item((e / r), items) * (terms.log_l2 * grad / frames)[:, None]
+        f = terms.log_floor
+        if d_x is not None:
+            d_x += torch.where(sxi > f, d_log / sxi, 0.0)
+        if d_y is not None:
+            d_y -= torch.where(syi > f, d_log / syi, 0.0)
+    return (None if d_x is None else d_x.reshape(shape)), (None if d_y is None else d_y.reshape(shape))
+
+
+def spectral_distance(x: torch.Tensor, y: torch.Tensor, *, n_fft: int, hop_length: int,
+                      window: torch.Tensor, terms: DistanceTerms, items: int,
+                      filterbank: torch.Tensor | None = None, pad_mode: str = "reflect") -> torch.Tensor:
+    """Per-item spectral distance between ``x`` and ``y``, both ``(rows, samples)``.
+
+    ``rows`` must be a multiple of ``items``; row groups of ``rows // items`` form one item.
+    The STFT is centred (``n_fft // 2`` padding, reflection when the signal is long enough,
+    zeros otherwise). ``filterbank`` ``(n_bins, n_fft // 2 + 1)`` projects magnitudes (mel).
+    Returns ``(items,)``. Differentiable once (no double backward).
+    """
+    if x.shape != y.shape or x.dim() != 2 or x.shape[0] % items:
+        raise ConfigError(f"spectral_distance needs equal (rows, samples) shapes with rows % items == 0, "
+                          f"got {tuple(x.shape)}, {tuple(y.shape)}, items={items}")
+    xp, yp = center_pad(x, n_fft, pad_mode), center_pad(y, n_fft, pad_mode)
+    window = pad_window(window.to(x.dtype), n_fft)
+    if filterbank is not None:
+        filterbank = filterbank.to(x.dtype)
+    return _SpectralDistance.apply(xp, yp, window, filterbank, n_fft, hop_length, terms, items)
