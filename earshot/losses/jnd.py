@@ -1,0 +1,107 @@
+"""A learned just-noticeable-difference loss (DPAM-style; Manocha et al., Interspeech 2020).
+
+A frozen `earshot.models.jndnet.JNDNet` measures how audibly two clips differ: its distance is
+a weighted L1 between deep features of the two signals, trained so that a calibrated head maps
+it to the probability that a listener hears a difference. The shipped weights ``jnd-sim-16k``
+were trained on judgments from earshot's SIMULATED listener (`earshot.data.listener`), not on
+human judgments; fine-tune them on real ones with ``earshot train jnd`` when you have them.
+
+>>> import torch
+>>> loss = JNDLoss(sample_rate=16000)
+>>> float(loss(torch.zeros(1, 1, 8000), torch.zeros(1, 1, 8000)))
+0.0
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from earshot.validate import check_pair, check_reduction, check_sample_rate, reduce
+
+DEFAULT_WEIGHTS = "jnd-sim-16k"
+
+
+@dataclass
+class JNDJudgment:
+    """Per-item ``(batch,)`` learned distance and the predicted probability of hearing a difference."""
+
+    distance: torch.Tensor
+    p_different: torch.Tensor
+
+
+def load_jnd_net(weights=DEFAULT_WEIGHTS) -> nn.Module:
+    """A JND network: a shipped weights name, a manifest path, or a module (used as given)."""
+    if isinstance(weights, nn.Module):
+        return weights
+    from earshot.weights import load_pretrained
+
+    return load_pretrained(str(weights))
+
+
+class JNDLoss(nn.Module):
+    """Learned JND distance between ``input`` and ``target``, ``(batch, channels, samples)`` at ``sample_rate``.
+
+    The inputs are resampled (differentiably) to the network's rate, channels are folded into
+    the batch and their distances averaged. The network is frozen: eval mode, no gradients to
+    its weights, and kept out of ``parameters()`` / ``state_dict()``; gradients flow to the
+    inputs. Identical inputs give exactly 0.
+
+    Args:
+        sample_rate: rate of the inputs in Hz.
+        weights: shipped weights name (default ``jnd-sim-16k``, simulated-listener judgments),
+            a manifest path, or a `JNDNet` module.
+        reduction: ``"mean"`` | ``"sum"`` | ``"none"`` (one value per batch item).
+    """
+
+    def __init__(self, sample_rate: int = 16000, *, weights=DEFAULT_WEIGHTS, reduction: str = "mean"):
+        super().__init__()
+        self.sample_rate = check_sample_rate(sample_rate)
+        self.reduction = check_reduction(reduction)
+        net = load_jnd_net(weights).eval().requires_grad_(False)
+        object.__setattr__(self, "_net", net)  # out of the module tree: no parameters, no state
+
+    @property
+    def net(self) -> nn.Module:
+        """The frozen JND network (eval mode)."""
+        return self._net
+
+    def _apply(self, fn, *args, **kwargs):
+        super()._apply(fn, *args, **kwargs)
+        self._net._apply(fn)
+        return self
+
+    def train(self, mode: bool = True):
+        """The loss has no train mode: the network stays in eval mode (fixed normalisation)."""
+        super().train(mode)
+        self._net.eval()
+        return self
+
+    def _fold(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, t = x.shape
+        x = x.reshape(b * c, 1, t)
+        rate = self._net.sample_rate
+        if rate != self.sample_rate:
+            from earshot.dsp.resample import resample
+
+            x = resample(x, self.sample_rate, rate)
+        return x
+
+    def judge(self, input: torch.Tensor, target: torch.Tensor) -> JNDJudgment:
+        """Distance and P(different) per batch item (channels: mean distance, max probability)."""
+        check_pair(input, target)
+        b, c = input.shape[:2]
+        out = self._net(self._fold(input), self._fold(target))
+        return JNDJudgment(out.distance.reshape(b, c).mean(1), out.p_different.reshape(b, c).amax(1))
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``input``, ``target``: ``(batch, channels, samples)`` at ``sample_rate`` -> reduced distance."""
+        check_pair(input, target)
+        b, c = input.shape[:2]
+        d = self._net.distance(self._fold(input), self._fold(target))
+        return reduce(d.reshape(b, c).mean(1), self.reduction)
+
+    def extra_repr(self) -> str:
+        return f"sample_rate={self.sample_rate}, net_rate={self._net.sample_rate}, reduction={self.reduction!r}"
