@@ -124,7 +124,8 @@ class _SpectralDistance(torch.autograd.Function):
                 extra.update(e=e)
             if terms.log_l2:
                 r = torch.sqrt(e.square().sum(-1, keepdim=True) + terms.l2_eps)
-                loss += terms.log_l2 * (_per_item(r, items).mean(1) - math.sqrt(terms.l2_eps))
+                r0 = torch.tensor(terms.l2_eps, dtype=r.dtype, device=r.device).sqrt()
+                loss += terms.log_l2 * _per_item(r - r0, items).mean(1)
                 extra.update(e=e, r=r)
         ctx.cfg = (n_fft, hop, terms, items, rows, length, extra)
         ctx.save_for_backward(spec, mag, s if fb is not None else None, window, fb)

@@ -6,6 +6,8 @@ Learned losses (codec, jnd, style) live in their own modules and are reached thr
 ``earshot.losses.registry.build_loss``.
 """
 
+from earshot.losses.combine import BalanceResult, GradientBalancer, LossResult, WeightedLoss
+from earshot.losses.registry import build_loss
 from earshot.losses.spectral import (
     MultiResolutionMelLoss,
     MultiResolutionSTFTLoss,
@@ -16,8 +18,19 @@ from earshot.losses.spectral import (
     STFTLoss,
     STFTMagnitudeLoss,
 )
+from earshot.losses.waveform import (
+    ESRLoss,
+    L1Loss,
+    L2Loss,
+    LogCoshLoss,
+    SDSDRLoss,
+    SISDRLoss,
+    SNRLoss,
+)
 
 __all__ = [
+    "L1Loss", "L2Loss", "ESRLoss", "LogCoshLoss", "SNRLoss", "SISDRLoss", "SDSDRLoss",
     "SpectralLoss", "Resolution", "SpectralConvergenceLoss", "STFTMagnitudeLoss", "STFTLoss",
     "MultiResolutionSTFTLoss", "MultiResolutionMelLoss", "MultiScaleSpectralLoss",
+    "WeightedLoss", "LossResult", "GradientBalancer", "BalanceResult", "build_loss",
 ]

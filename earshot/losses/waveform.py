@@ -1,0 +1,133 @@
+"""Waveform losses on ``(batch, channels, samples)`` audio; any sample rate.
+
+Each returns, with ``reduction="none"``, one value per batch item. Ratio losses (ESR, SNR,
+SI-SDR, SD-SDR) are computed per channel and averaged over channels, which makes
+``reduction="mean"`` equal to auraloss's mean over batch and channels.
+
+References: ESR (Wright & Välimäki 2019, arXiv:1911.08922), log-cosh (Chen et al. 2019,
+"Log hyperbolic cosine loss improves variational auto-encoder"), SI-SDR and SD-SDR
+(Le Roux et al. 2019, arXiv:1811.02508).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from earshot.validate import check_pair, check_reduction, reduce
+
+
+class _WaveformLoss(nn.Module):
+    """Base: validates the pair, computes per-item values, reduces."""
+
+    def __init__(self, *, reduction: str = "mean"):
+        super().__init__()
+        self.reduction = check_reduction(reduction)
+
+    def per_item(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """``input``, ``target``: ``(batch, channels, samples)`` -> reduced loss (``(batch,)`` for "none")."""
+        check_pair(input, target)
+        return reduce(self.per_item(input, target), self.reduction)
+
+
+class L1Loss(_WaveformLoss):
+    """Mean absolute error per item."""
+
+    def per_item(self, input, target):
+        return (input - target).abs().flatten(1).mean(1)
+
+
+class L2Loss(_WaveformLoss):
+    """Mean squared error per item."""
+
+    def per_item(self, input, target):
+        return (input - target).square().flatten(1).mean(1)
+
+
+class ESRLoss(_WaveformLoss):
+    """Error-to-signal ratio ``sum (y - x)^2 / (sum y^2 + eps)`` per channel, mean over channels."""
+
+    def __init__(self, *, eps: float = 1e-8, reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        self.eps = eps
+
+    def per_item(self, input, target):
+        err = (target - input).square().sum(-1)
+        return (err / (target.square().sum(-1) + self.eps)).mean(1)
+
+
+class LogCoshLoss(_WaveformLoss):
+    """Mean ``log(cosh(a (x - y))) / a`` per item, computed stably (no overflow for large errors).
+
+    ``a`` sets the smoothness: quadratic for ``|x - y| << 1/a``, linear beyond. No epsilon is needed.
+    """
+
+    def __init__(self, *, a: float = 1.0, reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        self.a = float(a)
+
+    def per_item(self, input, target):
+        z = (self.a * (input - target)).abs()
+        val = z + torch.log1p(torch.exp(-2.0 * z)) - math.log(2.0)
+        return (val / self.a).flatten(1).mean(1)
+
+
+def _zero_mean(x: torch.Tensor, on: bool) -> torch.Tensor:
+    return x - x.mean(-1, keepdim=True) if on else x
+
+
+def _db_ratio(num: torch.Tensor, den: torch.Tensor, eps: float) -> torch.Tensor:
+    """``10 log10(num / (den + eps) + eps)``, finite for silence."""
+    return 10.0 * torch.log10(num / (den + eps) + eps)
+
+
+class SNRLoss(_WaveformLoss):
+    """Negative signal-to-noise ratio in dB, ``-10 log10(|y|^2 / |y - x|^2)``, per channel, mean over channels.
+
+    ``eps`` (in both the denominator and the ratio) caps the value for identical or silent
+    inputs at about ``-10 log10(|y|^2 / eps)``. ``zero_mean`` removes DC first.
+    """
+
+    def __init__(self, *, zero_mean: bool = True, eps: float = 1e-8, reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        self.zero_mean, self.eps = zero_mean, eps
+
+    def per_item(self, input, target):
+        x, y = _zero_mean(input, self.zero_mean), _zero_mean(target, self.zero_mean)
+        return -_db_ratio(y.square().sum(-1), (x - y).square().sum(-1), self.eps).mean(1)
+
+
+class SISDRLoss(_WaveformLoss):
+    """Negative scale-invariant SDR in dB (Le Roux et al. 2019), per channel, mean over channels.
+
+    ``SI-SDR = 10 log10(|a y|^2 / |a y - x|^2)`` with ``a = <x, y> / |y|^2``. A scaled copy of the
+    target gives a large value capped by ``eps``.
+    """
+
+    def __init__(self, *, zero_mean: bool = True, eps: float = 1e-8, reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        self.zero_mean, self.eps = zero_mean, eps
+
+    def per_item(self, input, target):
+        x, y = _zero_mean(input, self.zero_mean), _zero_mean(target, self.zero_mean)
+        alpha = (x * y).sum(-1, keepdim=True) / (y.square().sum(-1, keepdim=True) + self.eps)
+        proj = alpha * y
+        return -_db_ratio(proj.square().sum(-1), (x - proj).square().sum(-1), self.eps).mean(1)
+
+
+class SDSDRLoss(_WaveformLoss):
+    """Negative scale-dependent SDR in dB (Le Roux et al. 2019): ``10 log10(|a y|^2 / |y - x|^2)``."""
+
+    def __init__(self, *, zero_mean: bool = True, eps: float = 1e-8, reduction: str = "mean"):
+        super().__init__(reduction=reduction)
+        self.zero_mean, self.eps = zero_mean, eps
+
+    def per_item(self, input, target):
+        x, y = _zero_mean(input, self.zero_mean), _zero_mean(target, self.zero_mean)
+        alpha = (x * y).sum(-1, keepdim=True) / (y.square().sum(-1, keepdim=True) + self.eps)
+        return -_db_ratio((alpha * y).square().sum(-1), (x - y).square().sum(-1), self.eps).mean(1)
