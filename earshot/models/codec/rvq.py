@@ -79,11 +79,12 @@ class VectorQuantizer(nn.Module):
 
     @torch.no_grad()
     def init_kmeans(self, x: torch.Tensor) -> None:
-        """Set the codebook to k-means centres of the frames ``x`` ``(M, dim)``."""
-        pick = torch.randint(0, x.shape[0], (self.codebook_size,), device=x.device)
-        if x.shape[0] >= self.codebook_size:
-            pick = torch.randperm(x.shape[0], device=x.device)[: self.codebook_size]
-        centres = x[pick].clone()
+        """Set the codebook to k-means centres of the frames ``x`` ``(M, dim)``.
+
+        Seeds by k-means++ when there are more frames than codes; otherwise every frame is a
+        centre and the remaining codes repeat random frames (dead-code replacement refreshes them).
+        """
+        centres = self._seed_centres(x)
         counts = torch.zeros(self.codebook_size, device=x.device)
         for _ in range(max(self.kmeans_iters, 1)):
             self.embed.copy_(centres)
@@ -95,6 +96,20 @@ class VectorQuantizer(nn.Module):
         self.embed.copy_(centres)
         self.cluster_size.copy_(counts)
         self.initialized.fill_(True)
+
+    def _seed_centres(self, x: torch.Tensor) -> torch.Tensor:
+        k, m = self.codebook_size, x.shape[0]
+        if m <= k:
+            extra = torch.randint(0, m, (k - m,), device=x.device)
+            return torch.cat([x, x[extra]]).clone()
+        centres = torch.empty(k, x.shape[1], dtype=x.dtype, device=x.device)
+        centres[0] = x[torch.randint(0, m, (1,))]
+        nearest = (x - centres[0]).pow(2).sum(1)
+        for i in range(1, k):
+            pick = torch.multinomial(nearest + 1e-12, 1) if nearest.sum() > 0 else torch.randint(0, m, (1,))
+            centres[i] = x[pick]
+            nearest = torch.minimum(nearest, (x - centres[i]).pow(2).sum(1))
+        return centres
 
     @torch.no_grad()
     def replace_dead(self, x: torch.Tensor) -> int:
