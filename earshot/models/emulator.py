@@ -95,6 +95,8 @@ class SpectralEmulator(nn.Module):
             c_out = 1 if j == levels - 1 else chans[levels - j - 1]
             conv = nn.ConvTranspose2d(c_in, c_out, kernel_size, stride=2, padding=pad, output_padding=1)
             if j == levels - 1:
+                nn.init.zeros_(conv.weight)  # start as the identity: learn only the codec's change
+                nn.init.zeros_(conv.bias)
                 self.up.append(conv)
             else:
                 drop = nn.Dropout2d(dropout) if j < dropout_layers else nn.Identity()
@@ -126,7 +128,7 @@ class SpectralEmulator(nn.Module):
         """``(batch, 1, samples)`` -> magnitude STFT ``(batch, 1, n_fft // 2 + 1, frames)``."""
         _check_mono(x)
         spec = torch.stft(x[:, 0], self.n_fft, self.hop_length, window=self.window, center=True,
-                          return_complex=True)
+                          pad_mode="constant", return_complex=True)
         return (spec.real.square() + spec.imag.square() + self.eps).sqrt().unsqueeze(1)
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
@@ -181,16 +183,17 @@ class TimeEmulator(nn.Module):
     ``levels`` down blocks (conv kernel ``down_kernel``, leaky ReLU, then decimation by 2) with
     ``filters + growth * i`` channels, a bottleneck conv, ``levels`` up blocks (transposed conv
     kernel ``up_kernel`` stride 2, leaky ReLU, concat the skip, conv kernel 1 merge), and a
-    1x1 conv over the last features concatenated with the input, then tanh. The input is padded
-    to a multiple of ``2**levels`` inside and cropped back.
+    1x1 conv whose output is added to ``atanh(input)`` before the tanh (zero-initialised, so an
+    untrained net is the identity and learns the codec's change; ``atanh_eps`` bounds the input).
+    The input is padded to a multiple of ``2**levels`` inside and cropped back.
     """
 
     kind = "time"
 
     def __init__(self, *, sample_rate: int = 16000, levels: int = 8, filters: int = 32, growth: int = 0,
-                 down_kernel: int = 15, up_kernel: int = 9):
+                 down_kernel: int = 15, up_kernel: int = 9, atanh_eps: float = 1e-4):
         super().__init__()
-        self.sample_rate, self.levels = sample_rate, levels
+        self.sample_rate, self.levels, self.atanh_eps = sample_rate, levels, atanh_eps
         chans = [1] + [filters + growth * i for i in range(levels + 1)]
         act = nn.LeakyReLU(0.2)
         self.down = nn.ModuleList(
@@ -206,7 +209,9 @@ class TimeEmulator(nn.Module):
                 nn.ConvTranspose1d(c_in, c_skip, up_kernel, stride=2, padding=up_kernel // 2,
                                    output_padding=1), act))
             self.merge.append(nn.Sequential(nn.Conv1d(2 * c_skip, c_skip, 1), act))
-        self.out = nn.Conv1d(chans[1] + 1, 1, 1)
+        self.out = nn.Conv1d(chans[1], 1, 1)
+        nn.init.zeros_(self.out.weight)  # start as the identity: learn only the codec's change
+        nn.init.zeros_(self.out.bias)
 
     @property
     def layer_names(self) -> list[str]:
@@ -251,8 +256,9 @@ class TimeEmulator(nn.Module):
                 acts[f"dec{j + 1}"] = h
             if not output and self.levels + 1 + j >= last:
                 return EmulatorFeatures(x, acts)
-        y = torch.tanh(self.out(torch.cat([h, F.pad(x, (0, h.shape[-1] - n))], dim=1)))
-        return EmulatorFeatures(y[..., :n], acts)
+        xin = x.clamp(-1 + self.atanh_eps, 1 - self.atanh_eps)
+        y = torch.tanh(self.out(h)[..., :n] + torch.atanh(xin))
+        return EmulatorFeatures(y, acts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, 1, samples)`` -> predicted codec output waveform, same shape."""
