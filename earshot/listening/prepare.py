@@ -1,0 +1,171 @@
+"""Make the audio an experiment needs: JND level ladders and MUSHRA anchors.
+
+JND (``generate:`` in the experiment YAML, written into its ``pairs`` folder)::
+
+    generate:
+      clips: clean/             # folder of audio files (searched recursively), or an earshot corpus
+      kind: speech              # corpus only: speech | music | noise (default: all)
+      split: test               # corpus only
+      n_sequences: 8
+      n_levels: 16              # level 0 = the clean excerpt itself; n_levels - 1 = strength max_strength
+      seconds: 1.0
+      sample_rate: 16000
+      perturbations: [white, mp3, reverb, eq]   # names in earshot.data.perturb.PERTURBATIONS
+      max_strength: 1.0
+      seed: 0
+
+Sequence ``i`` takes an excerpt of a clip drawn with ``numpy.random.default_rng([seed, i])``
+(the loudest of four random offsets, so not silence), normalised to -23 dBFS RMS, and the
+perturbation ``perturbations[i % len]``. Level ``k`` applies it at strength
+``max_strength * k / (n_levels - 1)``, with parameters drawn by ``sample(strength, rng)`` from a
+generator re-seeded identically for every level, so that only the strength changes along the
+ladder (the same noise, impulse response, ...). Everything drawn is written to the
+sequence's ``params.json``.
+
+MUSHRA: an item without ``anchor.<ext>`` gets ``anchor.wav``, the reference low-passed at
+3.5 kHz (the low anchor of ITU-R BS.1534-3).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+from scipy import signal
+
+from earshot.audio.io import AUDIO_EXTENSIONS, load, save
+from earshot.errors import ConfigError
+
+GENERATE_KEYS = {"clips", "kind", "split", "n_sequences", "n_levels", "seconds", "sample_rate",
+                 "perturbations", "max_strength", "seed"}
+
+
+def prepare_experiment(path, *, overwrite: bool = False) -> list[Path]:
+    """Write what ``path``'s experiment needs (see the module docstring); returns files written."""
+    path = Path(path).resolve()
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{path}: cannot read experiment file ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: an experiment file must be a YAML mapping")
+    if raw.get("type") == "jnd":
+        if not raw.get("generate"):
+            raise ConfigError(f"{path}: a JND experiment needs a 'generate' section to prepare its pairs")
+        if "pairs" not in raw:
+            raise ConfigError(f"{path}: a JND experiment needs 'pairs' (the folder to write)")
+        return generate_ladders(raw["generate"], path.parent / raw["pairs"], base=path.parent, overwrite=overwrite)
+    if raw.get("type") == "mushra":
+        return write_anchors(path.parent / str(raw.get("stimuli", "")))
+    raise ConfigError(f"{path}: nothing to prepare for a {raw.get('type')!r} experiment")
+
+
+def lowpass_anchor(audio: torch.Tensor, sample_rate: int, cutoff: float = 3500.0) -> torch.Tensor:
+    """``audio`` ``(channels, samples)`` low-passed at ``cutoff`` Hz (8th-order Butterworth, zero phase)."""
+    if cutoff >= sample_rate / 2:
+        raise ConfigError(f"anchor cutoff {cutoff} Hz needs a sample rate above {2 * cutoff} Hz, got {sample_rate}")
+    sos = signal.butter(8, cutoff, fs=sample_rate, output="sos")
+    out = signal.sosfiltfilt(sos, audio.double().numpy(), axis=-1)
+    return torch.from_numpy(np.clip(out, -1, 1).astype(np.float32))
+
+
+def write_anchors(stimuli: Path) -> list[Path]:
+    """Add ``anchor.wav`` (3.5 kHz low-pass of the reference) to every item folder without an anchor."""
+    if not stimuli.is_dir():
+        raise ConfigError(f"stimuli folder {stimuli} does not exist")
+    written = []
+    for item in sorted(p for p in stimuli.iterdir() if p.is_dir()):
+        stems = {p.stem for p in item.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS}
+        if any(s.startswith("anchor") for s in stems):
+            continue
+        refs = [p for p in item.iterdir() if p.stem == "reference" and p.suffix.lower() in AUDIO_EXTENSIONS]
+        if not refs:
+            raise ConfigError(f"{item}: no reference.<ext> to make an anchor from")
+        audio, sr = load(refs[0])
+        written.append(save(item / "anchor.wav", lowpass_anchor(audio, sr), sr))
+    return written
+
+
+def _clips(cfg: dict, base: Path) -> list[Path]:
+    root = (base / str(cfg["clips"])).resolve()
+    if not root.is_dir():
+        raise ConfigError(f"generate.clips: {root} is not a folder")
+    if cfg.get("kind") or cfg.get("split"):
+        from earshot.data.corpus import load_manifest
+
+        items = load_manifest(root, kind=cfg.get("kind"), split=cfg.get("split"))
+        files = [Path(it.path) for it in items]
+    else:
+        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+    if not files:
+        raise ConfigError(f"generate.clips: no audio found in {root}")
+    return files
+
+
+def _excerpt(file: Path, sample_rate: int, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, int]:
+    """The loudest of four random ``n``-sample excerpts of ``file``, mono, at -23 dBFS RMS."""
+    audio, _ = load(file, sample_rate=sample_rate, mono=True)
+    if audio.shape[-1] < n:
+        audio = torch.nn.functional.pad(audio, (0, n - audio.shape[-1]))
+    starts = rng.integers(0, audio.shape[-1] - n + 1, size=4)
+    best = max(starts, key=lambda s: float(audio[:, s:s + n].pow(2).mean()))
+    x = audio[:, best:best + n]
+    rms = float(x.pow(2).mean().sqrt())
+    if rms > 0:
+        x = x * (10 ** (-23 / 20) / rms)
+    return x.clamp(-1, 1), int(best)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.generic, torch.Tensor, np.ndarray)):
+        return _jsonable(value.tolist())
+    return value
+
+
+def generate_ladders(cfg: dict, out: Path, *, base: Path, overwrite: bool = False) -> list[Path]:
+    """Write ``n_sequences`` JND sequences (reference, level ladder, params.json) under ``out``."""
+    from earshot.data.perturb import PERTURBATIONS
+
+    unknown = set(cfg) - GENERATE_KEYS
+    if unknown or "clips" not in cfg:
+        raise ConfigError(f"generate: needs 'clips'; unknown keys {sorted(unknown)}; allowed {sorted(GENERATE_KEYS)}")
+    names = list(cfg.get("perturbations", ["white", "mp3", "reverb", "eq"]))
+    for name in names:
+        if name not in PERTURBATIONS:
+            raise ConfigError(f"generate.perturbations: unknown {name!r}; known: {sorted(PERTURBATIONS)}")
+    n_seq, n_levels = int(cfg.get("n_sequences", 8)), int(cfg.get("n_levels", 16))
+    sr, seed = int(cfg.get("sample_rate", 16000)), int(cfg.get("seed", 0))
+    n, top = int(round(float(cfg.get("seconds", 1.0)) * sr)), float(cfg.get("max_strength", 1.0))
+    if n_levels < 3 or n_seq < 1 or n < 1 or not 0 < top <= 1:
+        raise ConfigError("generate: need n_levels >= 3, n_sequences >= 1, seconds > 0, 0 < max_strength <= 1")
+    clips = _clips(cfg, base)
+    written = []
+    for i in range(n_seq):
+        rng = np.random.default_rng([seed, i])
+        clip = clips[int(rng.integers(len(clips)))]
+        ref, offset = _excerpt(clip, sr, n, rng)
+        name = names[i % len(names)]
+        pert, draw_seed = PERTURBATIONS[name](), int(rng.integers(2**31))
+        folder = out / f"seq_{i:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        written.append(save(folder / "reference.wav", ref, sr, overwrite=overwrite))
+        levels = [{"strength": 0.0}]
+        for k in range(1, n_levels):
+            strength = top * k / (n_levels - 1)
+            params = pert.sample(strength, np.random.default_rng(draw_seed))
+            y = torch.as_tensor(pert.apply(ref, sr, params), dtype=torch.float32)
+            y = torch.nn.functional.pad(y, (0, max(0, n - y.shape[-1])))[..., :n].clamp(-1, 1)
+            written.append(save(folder / f"level_{k:02d}.wav", y, sr, overwrite=overwrite))
+            levels.append({"strength": strength, **_jsonable(params)})
+        meta = {"perturbation": name, "clip": str(clip), "offset": offset, "seconds": n / sr,
+                "sample_rate": sr, "draw_seed": draw_seed, "levels": levels}
+        (folder / "params.json").write_text(json.dumps(meta, indent=1))
+        written.append(folder / "params.json")
+    return written

@@ -1,0 +1,188 @@
+"""Real servers for tests and benchmarks: the app under uvicorn, and a throwaway PostgreSQL.
+
+- `AppServer`: ``earshot listen serve`` in a child process on a free loopback port; waits
+  until ``/healthz`` answers; stopped on exit.
+- `TemporaryPostgres`: ``initdb`` into a temporary folder and ``postgres`` on a loopback port
+  (as the ``postgres`` user when we are root, since PostgreSQL refuses to run as root); a
+  fresh database; everything removed on exit. Binaries from ``$EARSHOT_PG_BIN`` or
+  /usr/lib/postgresql/<version>/bin (Debian's ``postgresql`` package).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from earshot.errors import ToolMissingError
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"{what} exited with status {proc.returncode}:\n{out}")
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not start within {timeout} s")
+
+
+class AppServer:
+    """``earshot listen serve EXPERIMENTS --db DB`` on 127.0.0.1:``port`` with a known admin token."""
+
+    def __init__(self, experiments, db: str, *, admin_token: str = "test-admin-token-0123456789",
+                 max_body_bytes: int = 16384, timeout: float = 60.0):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin_token = admin_token
+        cmd = [sys.executable, "-m", "earshot.cli.listen", "serve", *map(str, experiments),
+               "--db", db, "--port", str(self.port), "--admin-token", admin_token,
+               "--max-body-bytes", str(max_body_bytes)]
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+        self.log = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env, text=True)
+        try:
+            _wait(self._healthy, timeout, "the listening server")
+        except Exception:
+            self.stop()
+            raise RuntimeError(f"server failed to start:\n{self.output()}") from None
+
+    def _healthy(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"server exited with status {self.proc.returncode}:\n{self.output()}")
+        try:
+            return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        self.log.close()
+
+
+def postgres_bin() -> Path:
+    """The folder of PostgreSQL's server binaries; ToolMissingError names the package if absent."""
+    if os.environ.get("EARSHOT_PG_BIN"):
+        return Path(os.environ["EARSHOT_PG_BIN"])
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    if not found:
+        raise ToolMissingError("initdb (PostgreSQL server)", "postgresql")
+    return Path(found[-1]).parent
+
+
+class TemporaryPostgres:
+    """A PostgreSQL server of our own on a loopback port; ``url`` is its SQLAlchemy URL."""
+
+    def __init__(self, *, timeout: float = 60.0):
+        self.bin = postgres_bin()
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="earshot-pg-"))
+        self.data, self.sock = self.dir / "data", self.dir / "sock"
+        self.sock.mkdir()
+        self.user = None
+        if os.geteuid() == 0:
+            self.user = "postgres"
+            uid, gid = pwd.getpwnam("postgres")[2:4]
+            for p in (self.dir, self.sock):
+                os.chown(p, uid, gid)
+        self.proc = None
+        try:
+            self._run([self.bin / "initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync",
+                       "-E", "UTF8", "--locale", "C"])
+            self.proc = subprocess.Popen(
+                self._as_user([self.bin / "postgres", "-D", self.data, "-p", str(self.port), "-h", "127.0.0.1",
+                               "-k", self.sock, "-c", "max_connections=200"]),
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            _wait(self._ready, timeout, "postgres", self.proc)
+            self._run([self.bin / "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "earshot"])
+        except BaseException:
+            self.stop()
+            raise
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/earshot"
+
+    def _as_user(self, cmd) -> list[str]:
+        cmd = [str(c) for c in cmd]
+        return ["runuser", "-u", self.user, "--", *cmd] if self.user else cmd
+
+    def _run(self, cmd) -> None:
+        done = subprocess.run(self._as_user(cmd), capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{done.stdout}{done.stderr}")
+
+    def _ready(self) -> bool:
+        done = subprocess.run([str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                              capture_output=True)
+        return done.returncode == 0
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def run_load_test(experiment, db: str, *, participants: int = 50, answers: int = 2000,
+                  duplicate_every: int = 10, seed: int = 0):
+    """Serve ``experiment`` on ``db`` in a child process, run `loadtest.simulate`, count in the DB."""
+    import asyncio
+
+    from earshot.listening import loadtest
+    from earshot.listening.experiment import load_experiment
+    from earshot.listening.store import Store
+
+    name = load_experiment(experiment, check_audio=False).name
+    with AppServer([experiment], db) as server:
+        result = asyncio.run(loadtest.simulate(server.url, name, participants=participants, answers=answers,
+                                               duplicate_every=duplicate_every, seed=seed))
+    store = Store(db, create=False)
+    try:
+        loadtest.count_in_db(result, store)
+    finally:
+        store.dispose()
+    result.database = store.safe_url.split(":")[0].split("+")[0]
+    return result
