@@ -127,3 +127,14 @@ def test_commitment_loss_and_straight_through_gradient():
     out.quantized.sum().backward()
     assert torch.allclose(x.grad, torch.ones_like(x))
     assert out.codes.max() < vq.codebook_size
+
+
+def test_inference_encode_matches_forward_codes():
+    torch.manual_seed(0)
+    rvq = ResidualVectorQuantizer(4, n_quantizers=5, codebook_size=32)
+    rvq(torch.randn(16, 4, 8))
+    x = torch.randn(3, 4, 7)
+    for k in (1, 5):
+        assert torch.equal(rvq.encode(x, k), rvq(x, k, learn=False).codes)
+    with pytest.raises(ConfigError):
+        rvq.encode(x, 6)

@@ -118,7 +118,7 @@ class SoundStream(nn.Module):
     def encode(self, audio: torch.Tensor, n_quantizers: int | None = None, *, denoise=False) -> torch.Tensor:
         """Audio ``(B, 1, T)`` -> codes ``(B, n_q, ceil(T / hop))``; never updates the codebooks."""
         n_q = self.quantizer.n_quantizers if n_quantizers is None else n_quantizers
-        return self.quantizer(self.embed(audio, denoise), n_q, learn=False).codes
+        return self.quantizer.encode(self.embed(audio, denoise), n_q)
 
     def decode(self, codes: torch.Tensor, *, denoise=False, length: int | None = None) -> torch.Tensor:
         """Codes ``(B, n_q, N)`` -> audio ``(B, 1, N * hop)``, cut to ``length`` samples if given."""

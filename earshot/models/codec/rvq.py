@@ -69,9 +69,8 @@ class VectorQuantizer(nn.Module):
 
     def nearest(self, x: torch.Tensor) -> torch.Tensor:
         """Index of the nearest code for each row of ``x`` ``(M, dim)`` -> ``(M,)``."""
-        embed = self.embed
-        dist = (x.pow(2).sum(1, keepdim=True) - 2 * x @ embed.t() + embed.pow(2).sum(1)[None])
-        return dist.argmin(dim=1)
+        embed = self.embed  # argmin of |e|^2 - 2 x.e (|x|^2 is the same for every code)
+        return torch.addmm(embed.pow(2).sum(1)[None], x, embed.t(), alpha=-2).argmin(dim=1)
 
     def lookup(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes ``(...)`` -> vectors ``(..., dim)``."""
@@ -217,6 +216,25 @@ class ResidualVectorQuantizer(nn.Module):
             commit_loss=torch.stack(commits).mean(),
             n_quantizers=active,
         )
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor, n_quantizers: int) -> torch.Tensor:
+        """Inference: embeddings ``(B, dim, N)`` -> codes ``(B, n_quantizers, N)``; never learns.
+
+        The same codes as ``forward(x, n_quantizers, learn=False).codes``, with less work.
+        """
+        if x.dim() != 3 or x.shape[1] != self.dim:
+            raise ShapeError(f"embeddings must be (batch, {self.dim}, frames), got {tuple(x.shape)}")
+        if not 1 <= n_quantizers <= self.n_quantizers:
+            raise ConfigError(f"n_quantizers must be in [1, {self.n_quantizers}], got {n_quantizers}")
+        batch, _, frames = x.shape
+        residual = x.transpose(1, 2).reshape(-1, self.dim)
+        codes = []
+        for layer in self.layers[:n_quantizers]:
+            code = layer.nearest(residual)
+            residual = residual - layer.lookup(code)
+            codes.append(code)
+        return torch.stack(codes, 1).reshape(batch, frames, -1).transpose(1, 2)
 
     def decode(self, codes: torch.Tensor) -> torch.Tensor:
         """Codes ``(B, n_q, N)`` (``-1`` = unused stage) -> embeddings ``(B, dim, N)``.

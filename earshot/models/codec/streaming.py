@@ -71,7 +71,7 @@ class StreamingEncoder:
         z = model.encoder(audio, self._state)
         if model.encoder_film is not None:
             z = model.encoder_film(z, self.denoise)
-        return model.quantizer(z, self.n_quantizers, learn=False).codes
+        return model.quantizer.encode(z, self.n_quantizers)
 
 
 class StreamingDecoder:
