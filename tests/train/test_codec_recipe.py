@@ -1,0 +1,87 @@
+"""The codec recipe: models, generator and discriminator terms, denoising items."""
+
+import pytest
+import torch
+
+from earshot.models.codec import SoundStream
+from earshot.models.discriminators import CombinedDiscriminator
+from earshot.train.recipe import StepContext, get_recipe
+from earshot.train.recipes.codec import CodecConfig, CodecItems
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_recipe(**kw):
+    cfg = CodecConfig(sample_rate=16000, channels=2, dim=4, n_quantizers=4, codebook_size=16,
+                      wave_channels=2, wave_max_channels=8, stft_channels=2, **kw)
+    return get_recipe("codec")(cfg)
+
+
+def batch(n=2, t=3200):
+    torch.manual_seed(0)
+    x = 0.1 * torch.randn(n, 1, t)
+    return {"input": x, "target": x, "denoise": torch.tensor([0, 1])[:n]}
+
+
+def test_paper_defaults():
+    cfg, recipe = CodecConfig(), get_recipe("codec")
+    assert (cfg.sample_rate, cfg.channels, cfg.n_quantizers, cfg.codebook_size) == (24000, 32, 24, 1024)
+    assert list(cfg.strides) == [2, 4, 5, 8] and cfg.adversarial_kind == "hinge"
+    w = recipe.train_defaults["loss_weights"]
+    assert (w["adv"], w["feat"], w["rec"]) == (1.0, 100.0, 1.0)
+
+
+def test_gan_terms_and_gradients():
+    recipe = tiny_recipe()
+    models = recipe.build_models()
+    assert isinstance(models["generator"], SoundStream) and isinstance(models["discriminator"], CombinedDiscriminator)
+    ctx = StepContext(step=0, total_steps=1, device=torch.device("cpu"), adversary_active=True)
+    terms = recipe.training_step(models, batch(), ctx)
+    assert set(terms) == {"rec", "commit", "adv", "feat"}
+    assert all(torch.isfinite(v) and v.dim() == 0 for v in terms.values())
+    sum(terms.values()).backward()
+    assert models["generator"].encoder.net[0].weight.grad.abs().sum() > 0
+    d = recipe.discriminator_step(models, batch(), ctx)
+    assert set(d) == {"disc"} and torch.isfinite(d["disc"])
+    d["disc"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in models["discriminator"].parameters())
+    quiet = StepContext(step=0, total_steps=1, device=torch.device("cpu"), adversary_active=False)
+    assert set(recipe.training_step(models, batch(), quiet)) == {"rec", "commit"}
+
+
+def test_reconstruction_only_and_export():
+    recipe = tiny_recipe(adversarial=False)
+    models = recipe.build_models()
+    assert set(models) == {"model"}
+    exported = recipe.export(models)
+    rebuilt = SoundStream(**exported.kwargs)
+    rebuilt.load_state_dict(exported.module.state_dict())
+    assert exported.sample_rate == 16000 and "speech" in exported.data
+
+
+def test_denoising_items_flag_semantics():
+    clean = [torch.full((1, 800), 0.1 * (i + 1)) for i in range(40)]
+    noise = [torch.randn(1, 1000) for _ in range(3)]
+    items = CodecItems(clean, noise, denoise_prob=0.5, snr_db=(5.0, 5.0), seed=3)
+    seen = set()
+    for i in range(40):
+        item = items[i]
+        assert item["input"].shape == (1, 800)
+        noisy = not torch.equal(item["input"], clean[i])
+        if item["denoise"] == 1:
+            assert noisy and torch.equal(item["target"], clean[i])
+        else:
+            assert torch.equal(item["target"], item["input"])
+        if noisy:  # 5 dB SNR before the peak guard
+            snr = 10 * torch.log10(clean[i].pow(2).sum() / (item["input"] - clean[i]).pow(2).sum())
+            assert abs(snr - 5.0) < 0.5 or item["input"].abs().max() == 1.0
+        seen.add((noisy, int(item["denoise"])))
+    assert seen == {(False, 0), (True, 0), (True, 1)}
+    assert torch.equal(items[7]["input"], CodecItems(clean, noise, snr_db=(5.0, 5.0), seed=3)[7]["input"])
+    assert torch.equal(CodecItems(clean)[5]["input"], clean[5])
