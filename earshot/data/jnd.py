@@ -256,7 +256,7 @@ class JNDPairDataset(torch.utils.data.Dataset):
     Items are dicts: ``reference`` and ``test`` ``(1, T)`` float32 at the manifest's sample
     rate, ``label`` (1.0 = "different", 0.0 = "exactly identical"), ``p_listener`` (the simulated
     listener's probability), ``level`` and ``strength`` (Euclidean distance of the two strength
-    vectors). ``names`` lists the perturbations of each item's walk.
+    vectors). ``names`` lists the perturbations of each item's walk, ``groups`` its walk id.
     """
 
     def __init__(self, root, *, mmap: bool = True):
@@ -266,7 +266,7 @@ class JNDPairDataset(torch.utils.data.Dataset):
         except (OSError, json.JSONDecodeError) as exc:
             raise DataError(f"{self.root}: not a JND pair folder ({exc})") from exc
         self.sample_rate = int(self.manifest["sample_rate"])
-        self._refs, self._tests, self.items, self.names = [], [], [], []
+        self._refs, self._tests, self.items, self.names, self.groups = [], [], [], [], []
         for s, shard in enumerate(self.manifest["shards"]):
             mode = "r" if mmap else None
             self._refs.append(np.load(self.root / f"{shard}.references.npy", mmap_mode=mode))
@@ -278,6 +278,7 @@ class JNDPairDataset(torch.utils.data.Dataset):
                     self.items.append((s, walk["reference"], walk["test_index"][str(t["level"])],
                                        float(t["different"]), float(t["p_different"]), t["level"], strength))
                     self.names.append(list(walk["walk"]["names"]))
+                    self.groups.append((s, walk["reference"]))
 
     def __len__(self) -> int:
         return len(self.items)

@@ -1,0 +1,299 @@
+"""`earshot eval jnd`: the learned JND metric against L1, MR-STFT, mel distance, the codec loss and CDPAM.
+
+(a) same/different judgments held out from training (test split of the corpus, other seeds):
+    accuracy with a threshold fitted on the other half of the walks (2-fold, by walk), ROC AUC,
+    and for JND networks the accuracy of their own calibrated head (P > 0.5);
+(b) per perturbation type, Spearman correlation between distance and strength (per clip,
+    averaged over clips);
+(c) across random degradations of held-out speech, Spearman correlation of -distance with
+    PESQ (wide band) and with STOI.
+
+THE JUDGMENTS IN (a) COME FROM THE SIMULATED LISTENER (`earshot.data.listener`), like the
+training judgments of the shipped weights: (a) measures agreement with that stand-in, not with
+people. (b) and (c) involve no listener at all.
+
+    earshot eval jnd --out runs/eval-jnd            # add --no-cdpam to skip the slow peer
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.stats import spearmanr
+from tqdm import tqdm
+
+from earshot.errors import ConfigError, EarshotError
+
+log = logging.getLogger("earshot.eval.jnd")
+SR = 16000
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("jnd", help="evaluate the learned JND metric against baselines and CDPAM",
+                              description=__doc__)
+    p.add_argument("--weights", default="jnd-sim-16k", help="comma-separated JND weights to evaluate")
+    p.add_argument("--corpus", default="/work/data/corpus")
+    p.add_argument("--pairs", help="held-out JND pair folder (default: generated into --out/pairs-test)")
+    p.add_argument("--walks", type=int, default=16, help="walks generated for (a)")
+    p.add_argument("--trials", type=int, default=12, help="adaptive trials per walk for (a)")
+    p.add_argument("--clips", type=int, default=2, help="held-out speech clips for (b)")
+    p.add_argument("--strengths", type=int, default=5, help="strengths per type and clip for (b)")
+    p.add_argument("--degradations", type=int, default=40, help="degraded clips for (c)")
+    p.add_argument("--seconds", type=float, default=2.0, help="clip length for (b) and (c)")
+    p.add_argument("--perturbations", default="", help="comma-separated types (default: the JND walk pool)")
+    p.add_argument("--no-cdpam", action="store_true", help="skip CDPAM (about 1000x slower than JNDLoss)")
+    p.add_argument("--out", default="runs/eval-jnd")
+    p.add_argument("--seed", type=int, default=1234)
+    p.set_defaults(func=run)
+
+
+# ------------------------------------------------------------------------------- distances
+def build_scorers(weights: list[str], *, cdpam: bool) -> tuple[dict, dict]:
+    """``name -> fn(est (B,1,T), ref (B,1,T)) -> (B,) numpy`` for every metric that loads; and skip reasons."""
+    from earshot.losses import MultiResolutionSTFTLoss
+    from earshot.losses.jnd import JNDLoss
+    from earshot.metrics import mel_distance
+
+    scorers, skipped = {}, {}
+    for w in weights:
+        try:
+            loss = JNDLoss(SR, weights=w, reduction="none")
+            scorers[f"jnd:{w}"] = _jnd_scorer(loss)
+        except EarshotError as exc:
+            skipped[f"jnd:{w}"] = str(exc)
+    scorers["l1"] = lambda e, r: (e - r).abs().mean(dim=(1, 2))
+    mr = MultiResolutionSTFTLoss(reduction="none")
+    scorers["mrstft"] = lambda e, r: mr(e, r)
+    scorers["mel"] = lambda e, r: mel_distance(e, r, SR)
+    try:
+        from earshot.losses.codec import CodecLoss
+
+        codec = CodecLoss(sample_rate=SR, reduction="none")
+        scorers["codec"] = lambda e, r: codec(e, r)
+    except (EarshotError, ImportError) as exc:
+        skipped["codec"] = str(exc)
+    if cdpam:
+        try:
+            from earshot.cli.evals._jnd_cdpam import CDPAMPeer
+
+            scorers["cdpam"] = _cdpam_scorer(CDPAMPeer())
+        except EarshotError as exc:
+            skipped["cdpam"] = str(exc)
+    return scorers, skipped
+
+
+def _jnd_scorer(loss):
+    def score(e, r):
+        return loss(e, r)
+    score.judge = loss.judge
+    return score
+
+
+def _cdpam_scorer(peer):
+    cache: dict[bytes, torch.Tensor] = {}
+
+    def embed(x):
+        key = x.numpy().tobytes()
+        if key not in cache:
+            cache[key] = peer.embed(x[None], SR)[0]
+        return cache[key]
+
+    def score(e, r):
+        a = torch.stack([embed(x) for x in e])
+        b = torch.stack([embed(x) for x in r])
+        return peer.distance_from_embeddings(a, b)
+    return score
+
+
+def distances(scorers: dict, est: torch.Tensor, ref: torch.Tensor, batch: int = 8) -> dict[str, np.ndarray]:
+    """Every scorer's distances of ``(N, 1, T)`` pairs, in chunks, without gradients."""
+    out = {}
+    with torch.no_grad():
+        for name, fn in scorers.items():
+            out[name] = np.concatenate([np.asarray(fn(est[i:i + batch], ref[i:i + batch]), dtype=np.float64)
+                                        for i in range(0, len(est), batch)])
+    return out
+
+
+# ------------------------------------------------------------------------------- statistics
+def auc(score: np.ndarray, label: np.ndarray) -> float:
+    """ROC AUC of ``score`` for binary ``label`` (ties count half)."""
+    pos, neg = score[label > 0.5], score[label <= 0.5]
+    if len(pos) == 0 or len(neg) == 0:
+        return float("nan")
+    greater = (pos[:, None] > neg[None, :]).mean()
+    ties = (pos[:, None] == neg[None, :]).mean()
+    return float(greater + 0.5 * ties)
+
+
+def best_threshold(score: np.ndarray, label: np.ndarray) -> float:
+    """The threshold on ``score`` (predict "different" above it) with the best accuracy."""
+    cands = np.unique(score)
+    cands = np.concatenate([[cands[0] - 1.0], (cands[1:] + cands[:-1]) / 2, [cands[-1] + 1.0]])
+    acc = [((score > c) == (label > 0.5)).mean() for c in cands]
+    return float(cands[int(np.argmax(acc))])
+
+
+def cv_accuracy(score: np.ndarray, label: np.ndarray, fold: np.ndarray) -> float:
+    """2-fold accuracy: the threshold fitted on one fold (by walk), applied to the other."""
+    correct = 0
+    for k in (0, 1):
+        fit, test = fold == k, fold != k
+        if fit.sum() == 0 or test.sum() == 0:
+            return float("nan")
+        t = best_threshold(score[fit], label[fit])
+        correct += ((score[test] > t) == (label[test] > 0.5)).sum()
+    return float(correct / len(score))
+
+
+def spearman(x, y) -> float:
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok]) == 0:
+        return float("nan")
+    return float(spearmanr(x[ok], y[ok]).statistic)
+
+
+# ------------------------------------------------------------------------------- the three parts
+def part_a(dataset, scorers: dict) -> dict:
+    """Same/different accuracy (2-fold threshold and own head) and AUC on held-out judgments."""
+    items = [dataset[i] for i in range(len(dataset))]
+    ref = torch.stack([it["reference"] for it in items])
+    test = torch.stack([it["test"] for it in items])
+    label = np.array([float(it["label"]) for it in items])
+    walk_ids = {g: k for k, g in enumerate(dict.fromkeys(dataset.groups))}
+    fold = np.array([walk_ids[g] % 2 for g in dataset.groups])
+    dist = distances(scorers, test, ref)
+    out = {"n": len(items), "different_rate": float(label.mean()), "metrics": {}}
+    for name, d in dist.items():
+        row = {"accuracy": cv_accuracy(d, label, fold), "auc": auc(d, label)}
+        judge = getattr(scorers[name], "judge", None)
+        if judge is not None:
+            with torch.no_grad():
+                p = torch.cat([judge(test[i:i + 8], ref[i:i + 8]).p_different for i in range(0, len(test), 8)])
+            row["accuracy_head"] = float(((p.numpy() > 0.5) == (label > 0.5)).mean())
+        out["metrics"][name] = row
+    return out
+
+
+def _perturb(clean: torch.Tensor, name: str, strength: float, seed: int) -> torch.Tensor:
+    from earshot.data.jnd import render
+    from earshot.data.perturb import PERTURBATIONS
+
+    params = PERTURBATIONS[name]().sample(float(strength), np.random.default_rng(seed))
+    return render(clean, SR, [name], [params])
+
+
+def part_b(clips: list[torch.Tensor], names: list[str], n_strengths: int, scorers: dict, seed: int) -> dict:
+    """Per type: Spearman(distance, strength) per clip, averaged over clips."""
+    strengths = np.linspace(0.1, 1.0, n_strengths)
+    out = {}
+    for name in tqdm(names, desc="(b) perturbation types", file=sys.stderr):
+        per_metric: dict[str, list[float]] = {}
+        for c, clean in enumerate(clips):
+            degraded = torch.stack([_perturb(clean, name, s, seed + c) for s in strengths])
+            ref = clean[None].expand_as(degraded).contiguous()
+            for metric, d in distances(scorers, degraded, ref).items():
+                per_metric.setdefault(metric, []).append(spearman(strengths, d))
+        out[name] = {m: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for m, v in per_metric.items()}
+    return out
+
+
+def part_c(clips: list[torch.Tensor], names: list[str], n: int, scorers: dict, seed: int) -> dict:
+    """Spearman of -distance with PESQ and with STOI over random degradations of held-out speech."""
+    from earshot.metrics import pesq, stoi
+
+    rng = np.random.default_rng(seed)
+    ref_list, deg_list, kinds = [], [], []
+    for i in range(n):
+        clean = clips[i % len(clips)]
+        name = str(rng.choice(names))
+        deg_list.append(_perturb(clean, name, float(rng.uniform(0.05, 1.0)), int(rng.integers(2**31 - 1))))
+        ref_list.append(clean)
+        kinds.append(name)
+    ref, deg = torch.stack(ref_list), torch.stack(deg_list)
+    quality = {"pesq": pesq(deg, ref, SR).numpy(), "stoi": stoi(deg, ref, SR).numpy()}
+    out = {"n": n, "types": sorted(set(kinds)), "metrics": {}}
+    for metric, d in distances(scorers, deg, ref).items():
+        out["metrics"][metric] = {q: spearman(-d, v) for q, v in quality.items()}
+    return out
+
+
+# ------------------------------------------------------------------------------- the command
+def _clips(corpus: str, n: int, seconds: float, seed: int) -> list[torch.Tensor]:
+    from earshot.data.datasets import CorpusDataset
+
+    data = CorpusDataset(corpus, kind="speech", split="test", segment_seconds=seconds, sample_rate=SR, seed=seed)
+    if len(data) == 0:
+        raise ConfigError(f"{corpus} has no test-split speech")
+    out = []
+    for i in range(n):
+        item = data[i % len(data)]
+        out.append((item[0] if isinstance(item, (tuple, list)) else item).float()[:1])
+    return out
+
+
+def _pairs(args, out: Path):
+    from earshot.data.jnd import JNDPairDataset, make_jnd_pairs
+
+    folder = Path(args.pairs) if args.pairs else out / "pairs-test"
+    if not (folder / "manifest.json").exists():
+        if args.pairs:
+            raise ConfigError(f"{folder} holds no JND pairs (manifest.json missing)")
+        make_jnd_pairs(folder, source=args.corpus, split="test", n_walks=args.walks, n_trials=args.trials,
+                       seconds=1.0, sample_rate=SR, seed=args.seed)
+    return JNDPairDataset(folder)
+
+
+def markdown(results: dict) -> str:
+    a, b, c = results["a"], results["b"], results["c"]
+    metrics = list(a["metrics"])
+    lines = [f"(a) held-out simulated-listener judgments: n={a['n']}, 'different' rate {a['different_rate']:.2f}",
+             "", "| metric | accuracy (2-fold threshold) | accuracy (own head) | AUC |", "|---|---|---|---|"]
+    for m in metrics:
+        r = a["metrics"][m]
+        head = f"{r['accuracy_head']:.3f}" if "accuracy_head" in r else "-"
+        lines.append(f"| {m} | {r['accuracy']:.3f} | {head} | {r['auc']:.3f} |")
+    lines += ["", "(b) Spearman(distance, strength) per perturbation type", "",
+              "| type | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+    for t, row in b.items():
+        lines.append(f"| {t} | " + " | ".join(f"{row.get(m, float('nan')):.3f}" for m in metrics) + " |")
+    means = {m: np.nanmean([row.get(m, np.nan) for row in b.values()]) for m in metrics}
+    lines.append("| **mean** | " + " | ".join(f"**{means[m]:.3f}**" for m in metrics) + " |")
+    lines += ["", f"(c) Spearman(-distance, quality) over {c['n']} degraded held-out speech clips", "",
+              "| metric | PESQ | STOI |", "|---|---|---|"]
+    for m in metrics:
+        r = c["metrics"][m]
+        lines.append(f"| {m} | {r['pesq']:.3f} | {r['stoi']:.3f} |")
+    if results.get("skipped"):
+        lines += ["", "Skipped: " + "; ".join(f"{k}: {v}" for k, v in results["skipped"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def run(args) -> int:
+    from earshot.data.jnd import DEFAULT_PERTURBATIONS
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    weights = [w.strip() for w in args.weights.split(",") if w.strip()]
+    names = [n.strip() for n in args.perturbations.split(",") if n.strip()] or list(DEFAULT_PERTURBATIONS)
+    scorers, skipped = build_scorers(weights, cdpam=not args.no_cdpam)
+    if not any(k.startswith("jnd:") for k in scorers):
+        raise ConfigError(f"no JND weights could be loaded: {skipped}")
+    pairs = _pairs(args, out)
+    print(f"(a) {len(pairs)} held-out judgments", file=sys.stderr)
+    results = {"weights": weights, "skipped": skipped, "judgments": pairs.manifest.get("judgments"),
+               "a": part_a(pairs, scorers)}
+    clips = _clips(args.corpus, max(args.clips, 8), args.seconds, args.seed)
+    results["b"] = part_b(clips[:args.clips], names, args.strengths, scorers, args.seed)
+    results["c"] = part_c(clips, names, args.degradations, scorers, args.seed + 1)
+    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown(results)
+    (out / "results.md").write_text(table)
+    print(table)
+    return 0
