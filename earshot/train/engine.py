@@ -48,6 +48,8 @@ class FitResult:
     signal: int | None = None
     checkpoint: Path | None = None
     metrics: dict[str, float] = field(default_factory=dict)
+    models: dict[str, nn.Module] = field(default_factory=dict, repr=False)  # this process's, unwrapped
+    ema: nn.Module | None = field(default=None, repr=False)
 
 
 def default_run_dir(recipe_name: str, root: str | Path = "runs") -> Path:
@@ -179,11 +181,14 @@ class Trainer:
         logger = RunLogger(run_dir, enabled=fabric.is_global_zero, tensorboard=self.train.tensorboard)
         validator = Validator(fabric, recipe, self.train, valid_set, collate, logger)
         runner = StepRunner(fabric, recipe, self.train, wrapped, main, fabric_opts, schedulers, ema, stream)
+        if state is not None:
+            runner.load_state_dict(state.get("runner") or {})
         old_handlers = self._install_signals()
         result = FitResult(run_dir, step, metrics=metrics)
         try:
             result = self._loop(fabric, runner, validator, logger, raw, ema, optimizers, schedulers,
                                 run_dir, step, metrics, stop_after)
+            result.models, result.ema = raw, ema.module if ema is not None else None
         finally:
             for sig, h in old_handlers.items():
                 signal.signal(sig, h)

@@ -33,7 +33,7 @@ class StepRunner:
         if self.gan and "discriminator" not in optimizers:
             raise ConfigError(f"recipe {recipe.name}: the discriminator has no optimiser")
         self.weights = dict(train.loss_weights)
-        self.balancer = _make_balancer(self.weights) if train.balancer else None
+        self.balancer = _make_balancer() if train.balancer else None
         self._sums: dict[str, torch.Tensor] = {}
         self._counts: dict[str, int] = {}
         self._seen: set[str] = set()
@@ -105,7 +105,11 @@ class StepRunner:
             raise ConfigError("train.balancer=true: the recipe's training_step must call ctx.balance(output) "
                               "with the model output the losses are computed from")
         total = self.weighted_total(terms).detach()
-        self.balancer.backward({k: v / acc for k, v in terms.items()}, wrt)
+        for name in terms:
+            self.balancer.weights.setdefault(name, self.weights.get(name, 1.0))
+        self.balancer.total_norm = 1.0 / acc  # each micro-batch owns 1/acc of the gradient norm
+        result = self.balancer.backward(terms, wrt)
+        ctx.logged.update({f"grad_norm/{k}": v for k, v in result.grad_norms.items()})
         return total
 
     def _clip(self, key: str, opt) -> torch.Tensor | None:
@@ -152,6 +156,17 @@ class StepRunner:
         values["lr"] = self.schedulers[self.main].get_last_lr()[0] if self.main in self.schedulers else float("nan")
         return values
 
+    def state_dict(self) -> dict:
+        """The runner's own state for checkpoints (the balancer's running gradient norms)."""
+        if self.balancer is None:
+            return {}
+        return {"balancer": self.balancer.state_dict(), "balancer_weights": dict(self.balancer.weights)}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.balancer is not None and "balancer" in state:
+            self.balancer.load_state_dict(state["balancer"])
+            self.balancer.weights.update(state["balancer_weights"])
+
     def eval_models(self, raw: dict[str, nn.Module], ema) -> dict[str, nn.Module]:
         """The unwrapped models for validation, with the EMA weights as the main model if enabled."""
         out = dict(raw)
@@ -169,9 +184,9 @@ def _check_terms(terms: Any, hook: str) -> dict[str, torch.Tensor]:
     return {k: v.reshape(()) for k, v in terms.items()}
 
 
-def _make_balancer(weights: dict[str, float]):
-    try:
-        from earshot.losses.combine import GradientBalancer
-    except ImportError as exc:
-        raise ConfigError("train.balancer=true needs earshot.losses.combine.GradientBalancer") from exc
-    return GradientBalancer(weights)
+def _make_balancer():
+    from earshot.losses.combine import GradientBalancer
+
+    balancer = GradientBalancer({"_": 1.0})  # weights are filled in from the terms as they appear
+    balancer.weights.clear()
+    return balancer

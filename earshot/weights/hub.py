@@ -177,7 +177,8 @@ def _manifest_path(name: str, root: str | Path | None) -> Path:
 
 def _check_class_path(path: str) -> None:
     module_name, _, qualname = path.partition(":")
-    if not module_name.startswith(ALLOWED_MODULE_PREFIX) or not qualname or not module_name.replace(".", "").replace("_", "").isalnum():
+    dotted = all(part.isidentifier() for part in f"{module_name}.{qualname}".split("."))
+    if not module_name.startswith(ALLOWED_MODULE_PREFIX) or not qualname or not dotted:
         raise WeightsError(f"model class {path!r} is not in {ALLOWED_MODULE_PREFIX}*; refusing to import it")
 
 

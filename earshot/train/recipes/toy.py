@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from earshot.metrics import si_sdr
 from earshot.models.toy import ToyDenoiser, ToyDiscriminator
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
 
@@ -59,12 +60,6 @@ class SineNoise(torch.utils.data.Dataset):
         return {"clean": to(clean), "noisy": to(noisy)}
 
 
-def snr_db(estimate: torch.Tensor, reference: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
-    """SNR in dB per batch item of ``(batch, channels, samples)`` tensors."""
-    err = (estimate - reference).pow(2).flatten(1).sum(1)
-    return 10 * torch.log10((reference.pow(2).flatten(1).sum(1) + eps) / (err + eps))
-
-
 @register_recipe
 class ToyRecipe(Recipe):
     """Denoise sines in white noise with L1 (+ optional hinge GAN)."""
@@ -91,7 +86,7 @@ class ToyRecipe(Recipe):
         return models["generator"] if "generator" in models else models["model"]
 
     def training_step(self, models, batch, ctx: StepContext):
-        estimate = self._gen(models)(batch["noisy"])
+        estimate = ctx.balance(self._gen(models)(batch["noisy"]))
         terms = {"l1": F.l1_loss(estimate, batch["clean"]), "mse": F.mse_loss(estimate, batch["clean"])}
         if ctx.adversary_active:
             terms["adv"] = self.config.adv_weight * -models["discriminator"](estimate).mean()
@@ -107,8 +102,8 @@ class ToyRecipe(Recipe):
         estimate = self._gen(models)(batch["noisy"])
         return {
             "l1": F.l1_loss(estimate, batch["clean"]),
-            "snr": snr_db(estimate, batch["clean"]),
-            "snr_input": snr_db(batch["noisy"], batch["clean"]),
+            "si_sdr": si_sdr(estimate, batch["clean"]),
+            "si_sdr_input": si_sdr(batch["noisy"], batch["clean"]),
         }
 
     def examples(self, models, batch):
