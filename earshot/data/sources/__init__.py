@@ -1,0 +1,1 @@
+"""Generators behind the built-in corpus: espeak-ng speech, fluidsynth music, synthetic noise."""
