@@ -16,13 +16,13 @@ per-layer normalisation. ``a`` (``waveform_weight``) is 0 by default.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
 import torch
 from torch import nn
 
+from earshot.dsp.resample import resample
 from earshot.errors import ConfigError
 from earshot.validate import check_pair, check_reduction, check_sample_rate, reduce
 
@@ -38,30 +38,6 @@ class CodecLossTerms:
     waveform: torch.Tensor
     total: torch.Tensor
     layers: dict[str, torch.Tensor]
-
-
-def _resample(x: torch.Tensor, orig: int, target: int) -> torch.Tensor:
-    """Differentiable resampling ``(..., T) -> (..., T')`` (earshot.dsp's when available)."""
-    try:
-        from earshot.dsp.resample import resample
-    except ImportError:
-        return _sinc_resample(x, orig, target)
-    return resample(x, orig, target)
-
-
-def _sinc_resample(x: torch.Tensor, orig: int, target: int, *, half_taps: int = 32) -> torch.Tensor:
-    """Fallback Hann-windowed sinc interpolation, gathered per output sample (differentiable)."""
-    n_in = x.shape[-1]
-    n_out = math.ceil(n_in * target / orig)
-    cutoff = min(1.0, target / orig) * 0.95
-    t = torch.arange(n_out, dtype=torch.float64, device=x.device) * (orig / target)
-    offsets = torch.arange(-half_taps + 1, half_taps + 1, device=x.device)
-    idx = t.floor().long()[:, None] + offsets
-    d = t[:, None] - idx
-    w = cutoff * torch.special.sinc(cutoff * d) * 0.5 * (1 + torch.cos(math.pi * d / half_taps))
-    w = (w * (d.abs() < half_taps)).to(x.dtype)
-    padded = nn.functional.pad(x, (half_taps, half_taps + 1))
-    return (padded[..., idx + half_taps] * w).sum(-1)
 
 
 def _load_emulator(emulator) -> nn.Module:
@@ -153,7 +129,7 @@ class CodecLoss(nn.Module):
         b, c, t = x.shape
         x = x.reshape(b * c, 1, t)
         rate = self._net.sample_rate
-        return x if rate == self.sample_rate else _resample(x, self.sample_rate, rate)
+        return x if rate == self.sample_rate else resample(x, self.sample_rate, rate)
 
     def terms(self, input: torch.Tensor, target: torch.Tensor) -> CodecLossTerms:
         """The loss's terms per batch item (channels averaged), without reduction."""

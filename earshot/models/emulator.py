@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from earshot.dsp.stft import magnitude, stft
 from earshot.errors import ConfigError, ShapeError
 from earshot.validate import check_audio
 
@@ -127,9 +128,8 @@ class SpectralEmulator(nn.Module):
     def magnitude(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, 1, samples)`` -> magnitude STFT ``(batch, 1, n_fft // 2 + 1, frames)``."""
         _check_mono(x)
-        spec = torch.stft(x[:, 0], self.n_fft, self.hop_length, window=self.window, center=True,
-                          pad_mode="constant", return_complex=True)
-        return (spec.real.square() + spec.imag.square() + self.eps).sqrt().unsqueeze(1)
+        spec = stft(x, self.n_fft, self.hop_length, self.window, pad_mode="constant")
+        return magnitude(spec, eps=self.eps)
 
     def represent(self, x: torch.Tensor) -> torch.Tensor:
         """The domain the emulator predicts in: ``(batch, 1, samples)`` -> ``z (batch, 1, freq, frames)``."""
@@ -267,3 +267,65 @@ class TimeEmulator(nn.Module):
 
 EMULATORS = {"spectral": SpectralEmulator, "time": TimeEmulator}
 
+
+
+REFERENCE_LEVEL = 256.0  # |STFT| of a full-scale sine with a 1024-point Hann window
+
+
+@dataclass
+class EmulatorAccuracy:
+    """How well an emulator reproduces a codec, per item ``(batch,)``.
+
+    ``explained``: codec effect explained ``E = 1 - D(emu(x), codec(x)) / D(x, codec(x))`` with
+    ``D`` the log-mel L1 distance in dB (``mel_emulated``, ``mel_input``); 1 is perfect, 0 is no
+    better than the input itself. ``lsd_emulated`` / ``lsd_input``: log-spectral distance (dB,
+    RMS over bins, mean over frames) of emu(x) / x to codec(x).
+    """
+
+    explained: torch.Tensor
+    mel_emulated: torch.Tensor
+    mel_input: torch.Tensor
+    lsd_emulated: torch.Tensor
+    lsd_input: torch.Tensor
+
+
+def log_mel_db(magnitude: torch.Tensor, filterbank: torch.Tensor, *, ref: float, floor_db: float = -100.0) -> torch.Tensor:
+    """Magnitude STFT ``(batch, 1, freq, frames)`` -> mel power in dB re ``ref`` ``(batch, 1, mels, frames)``,
+    floored smoothly at ``floor_db`` (``10 log10(mel / ref**2 + 10**(floor_db / 10))``)."""
+    mel = torch.einsum("mf,bcft->bcmt", filterbank, magnitude.square() / ref**2)
+    return 10 * torch.log10(mel + 10 ** (floor_db / 10))
+
+
+def emulated_magnitude(emulator: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """Magnitude STFT of the emulated codec output, ``(batch, 1, 513, frames)`` (n_fft 1024, hop 512)."""
+    if isinstance(emulator, SpectralEmulator):
+        return emulator.predict_magnitude(x)
+    return reference_magnitude(emulator(x))
+
+
+def reference_magnitude(x: torch.Tensor, *, eps: float = 1e-12) -> torch.Tensor:
+    """The accuracy measure's spectrum: ``(batch, 1, samples)`` -> Hann STFT magnitude
+    ``(batch, 1, 513, frames)`` (n_fft 1024, hop 512, zero-padded centring, as C^S uses)."""
+    window = torch.hann_window(1024, device=x.device, dtype=x.dtype)
+    return magnitude(stft(x, 1024, 512, window, pad_mode="constant"), eps=eps)
+
+
+@torch.no_grad()
+def emulator_accuracy(emulator: nn.Module, x: torch.Tensor, coded: torch.Tensor, *, n_mels: int = 80,
+                      floor_db: float = -100.0) -> EmulatorAccuracy:
+    """Accuracy of ``emulator`` on clean ``x`` and real codec output ``coded``, both
+    ``(batch, 1, samples)`` at the emulator's sample rate. Spectra: Hann STFT n_fft 1024, hop 512;
+    ``n_mels`` Slaney mel bands; levels in dB re a full-scale sine, floored at ``floor_db``."""
+    from earshot.dsp.mel import mel_filterbank
+
+    fb = mel_filterbank(sample_rate=emulator.sample_rate, n_fft=1024, n_mels=n_mels).to(x)
+    ref = REFERENCE_LEVEL
+    mags = [emulated_magnitude(emulator, x), reference_magnitude(x), reference_magnitude(coded)]
+    emu, inp, cod = (log_mel_db(m, fb, ref=ref, floor_db=floor_db) for m in mags)
+    d_emu = (emu - cod).abs().mean(dim=(1, 2, 3))
+    d_inp = (inp - cod).abs().mean(dim=(1, 2, 3))
+    explained = 1 - d_emu / d_inp.clamp_min(1e-6)
+    amin = 10 ** (floor_db / 20)
+    e, i, c = (20 * torch.log10(m / ref + amin) for m in mags)
+    lsd = lambda a, b: (a - b).square().mean(dim=2).sqrt().mean(dim=(1, 2))  # noqa: E731
+    return EmulatorAccuracy(explained, d_emu, d_inp, lsd(e, c), lsd(i, c))
