@@ -25,8 +25,10 @@
       ? `Correct: the two sounds were ${feedback.expected}.`
       : `Not quite: the two sounds were ${feedback.expected}.`;
     box.hidden = false;
+    const next = box.querySelector(".continue");
+    next.disabled = false;
     return new Promise((resolve) => {
-      box.querySelector(".continue").onclick = () => { box.hidden = true; resolve(); };
+      next.onclick = () => { box.hidden = true; resolve(); };
     });
   }
 

@@ -83,6 +83,7 @@ window.Earshot = window.Earshot || {};
     const reference = section.querySelector(".play-reference");
     rows.replaceChildren();
     submit.disabled = true;
+    reference.disabled = false;
     const heard = new Set();
     const sliders = {};
     reference.onclick = () => {
