@@ -391,16 +391,32 @@ class GriffinLim(Perturbation):
         n_fft, hop, n = params["n_fft"], params["hop"], x.shape[1]
         if n < n_fft:
             return x
-        window = torch.hann_window(n_fft, dtype=torch.float64)
-        sig = torch.from_numpy(x)
-        spec = torch.stft(sig, n_fft, hop, window=window, return_complex=True)
-        gen = torch.Generator().manual_seed(params["seed"])
-        noise = torch.randn(spec.shape, generator=gen, dtype=torch.float64) * params["phase_noise"]
-        mag, phase = spec.abs(), spec.angle() + noise
+        window = np.hanning(n_fft + 1)[:-1]
+        spec = _stft(x, n_fft, hop, window)
+        noise = np.random.default_rng(params["seed"]).standard_normal(spec.shape) * params["phase_noise"]
+        mag, phase = np.abs(spec), np.angle(spec) + noise
         for _ in range(params["n_iter"]):
-            y = torch.istft(torch.polar(mag, phase), n_fft, hop, window=window, length=n)
-            phase = torch.stft(y, n_fft, hop, window=window, return_complex=True).angle()
-        return torch.istft(torch.polar(mag, phase), n_fft, hop, window=window, length=n).numpy()
+            phase = np.angle(_stft(_istft(mag * np.exp(1j * phase), n_fft, hop, window, n), n_fft, hop, window))
+        return _istft(mag * np.exp(1j * phase), n_fft, hop, window, n)
+
+
+def _stft(x: np.ndarray, n_fft: int, hop: int, window: np.ndarray) -> np.ndarray:
+    """``(C, T)`` -> ``(C, frames, n_fft // 2 + 1)``, centred frames (numpy: single-threaded)."""
+    padded = np.pad(x, ((0, 0), (n_fft // 2, n_fft // 2)), mode="reflect")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=1)[:, ::hop]
+    return np.fft.rfft(frames * window, axis=-1)
+
+
+def _istft(spec: np.ndarray, n_fft: int, hop: int, window: np.ndarray, length: int) -> np.ndarray:
+    """Weighted overlap-add inverse of ``_stft``, cut to ``length``."""
+    frames = np.fft.irfft(spec, n_fft, axis=-1) * window
+    total = n_fft + hop * (frames.shape[1] - 1)
+    out, norm = np.zeros((frames.shape[0], total)), np.zeros(total)
+    for k in range(frames.shape[1]):
+        out[:, k * hop:k * hop + n_fft] += frames[:, k]
+        norm[k * hop:k * hop + n_fft] += window**2
+    out /= np.maximum(norm, 1e-8)
+    return out[:, n_fft // 2:n_fft // 2 + length]
 
 
 # ---------------------------------------------------------------------------- chains

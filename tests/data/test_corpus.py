@@ -17,11 +17,9 @@ from earshot.errors import ConfigError, DataError, ToolMissingError
 MINUTES = 0.04  # three short items of each kind
 
 
-@pytest.fixture(scope="module")
-def tiny(tmp_path_factory):
-    root = tmp_path_factory.mktemp("corpus") / "a"
-    corpus.build_corpus(root, minutes=MINUTES, seed=3, progress=False)
-    return root
+@pytest.fixture
+def tiny(tiny_corpus):
+    return tiny_corpus
 
 
 def test_manifest_lists_every_kind_and_split(tiny):

@@ -1,0 +1,78 @@
+"""`earshot pairs make OUT --kind codec|jnd --source DIR`: (clean, processed) pairs into shards."""
+
+from __future__ import annotations
+
+import sys
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("pairs", help="make training pairs (real-codec pairs or JND judgments) into shards")
+    sub = p.add_subparsers(dest="pairs_command", metavar="ACTION", required=True)
+    make = sub.add_parser("make", help="write pairs to shards in OUT")
+    make.add_argument("output", help="output folder (index.json + shards)")
+    make.add_argument("--kind", choices=("codec", "jnd"), default="codec",
+                      help="codec: (clean, MP3/Opus-coded) pairs; jnd: simulated-listener JND pairs (DPAM walks)")
+    make.add_argument("--source", required=True, help="corpus folder (with manifest.json) or any folder of audio")
+    make.add_argument("--count", type=int, default=1000, help="codec: number of pairs; jnd: number of walks")
+    make.add_argument("--codecs", default="mp3,opus", help="codec: comma-separated codecs (mp3, opus)")
+    make.add_argument("--strength", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
+                      help="codec: strength range (bitrate from high to low); default 0 1")
+    make.add_argument("--segment-seconds", type=float, default=1.0)
+    make.add_argument("--sample-rate", type=int, default=16000)
+    make.add_argument("--seed", type=int, default=0)
+    make.add_argument("--split", default="train", choices=("train", "valid", "test"), help="corpus split")
+    make.add_argument("--corpus-kind", default=None, help="corpus kinds, comma-separated (speech,music,noise)")
+    make.add_argument("--shard-size", type=int, default=256, help="codec: pairs per shard")
+    make.add_argument("--overwrite", action="store_true", help="codec: replace an existing pairs folder")
+    make.set_defaults(func=_make)
+    info = sub.add_parser("info", help="summarise a codec pairs folder")
+    info.add_argument("folder")
+    info.set_defaults(func=_info)
+
+
+def _make(args) -> int:
+    kinds = args.corpus_kind.split(",") if args.corpus_kind else None
+    if args.kind == "jnd":
+        make_jnd_pairs = _jnd_entry_point()
+        path = make_jnd_pairs(args.output, source=args.source, split=args.split, kinds=tuple(kinds or ("speech",)),
+                              n_walks=args.count, seconds=args.segment_seconds, sample_rate=args.sample_rate,
+                              seed=args.seed, progress=True)
+    else:
+        from earshot.data.pairs import make_codec_pairs
+
+        path = make_codec_pairs(args.output, source=args.source, count=args.count,
+                                codecs=tuple(c.strip() for c in args.codecs.split(",") if c.strip()),
+                                strength=tuple(args.strength), segment_seconds=args.segment_seconds,
+                                sample_rate=args.sample_rate, seed=args.seed, kind=kinds, split=args.split,
+                                shard_size=args.shard_size, overwrite=args.overwrite)
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _jnd_entry_point():
+    """``earshot.data.jnd.make_jnd_pairs`` (owned by the JND part), imported only when asked for."""
+    from earshot.errors import ConfigError
+
+    try:
+        from earshot.data.jnd import make_jnd_pairs
+    except ImportError as exc:
+        raise ConfigError(f"--kind jnd needs earshot.data.jnd.make_jnd_pairs, which is not available ({exc})") from None
+    return make_jnd_pairs
+
+
+def _info(args) -> int:
+    from collections import Counter
+
+    from earshot.data.pairs import ShardReader
+
+    reader = ShardReader(args.folder)
+    idx = reader.index
+    print(f"{len(reader)} {idx['kind']} pairs, {idx['channels']} x {idx['samples']} samples at {idx['sample_rate']} Hz, "
+          f"{len(idx['shards'])} shard(s)")
+    counts = Counter()
+    for i in range(len(reader)):
+        params = reader[i][2]
+        counts[f"{params['type']} {params.get('kbps', params.get('kbps_per_channel', ''))}"] += 1
+    for key, n in sorted(counts.items()):
+        print(f"  {key:>12s} kbps: {n}")
+    return 0
