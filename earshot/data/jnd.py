@@ -38,10 +38,19 @@ DEFAULT_PERTURBATIONS = ("white", "pink", "brown", "blue", "violet", "environmen
 JUDGMENTS = "simulated-listener"
 
 
-def _registry():
+def perturbations(names, *, corpus=None, split: str = "train") -> dict:
+    """Instances of the named perturbations; ``environment`` and ``babble`` draw from ``corpus``'s
+    ``split`` when a corpus folder is given (else their built-in sources)."""
     from earshot.data.perturb import PERTURBATIONS
 
-    return PERTURBATIONS
+    unknown = [n for n in names if n not in PERTURBATIONS]
+    if unknown:
+        raise ConfigError(f"unknown perturbations {unknown}; known: {sorted(PERTURBATIONS)}")
+    out = {}
+    for n in names:
+        corpus_based = n in ("environment", "babble") and corpus is not None
+        out[n] = PERTURBATIONS[n](corpus, split=split) if corpus_based else PERTURBATIONS[n]()
+    return out
 
 
 @dataclass
@@ -58,10 +67,11 @@ class Walk:
         a, b = np.asarray(self.start), np.asarray(self.end)
         return a + (level / (self.n_levels - 1)) * (b - a)
 
-    def params(self, level: int, registry=None) -> list[dict]:
-        """Drawn params of every dimension at ``level`` (same auxiliary draws at every level)."""
-        registry = registry or _registry()
-        return [registry[n]().sample(float(s), np.random.default_rng(seed))
+    def params(self, level: int, perts: dict) -> list[dict]:
+        """Drawn params of every dimension at ``level`` (same auxiliary draws at every level).
+
+        ``perts`` maps names to perturbation instances (see `perturbations`)."""
+        return [perts[n].sample(float(np.clip(s, 0.0, 1.0)), np.random.default_rng(seed))
                 for n, s, seed in zip(self.names, self.strengths(level), self.seeds)]
 
 
@@ -83,7 +93,7 @@ def draw_walk(rng: np.random.Generator, cfg: WalkConfig = WalkConfig()) -> Walk:
     if not cfg.perturbations:
         raise ConfigError("WalkConfig.perturbations is empty")
     dims = 1
-    if cfg.max_dims > 1 and rng.random() < cfg.combine_prob:
+    if min(cfg.max_dims, len(cfg.perturbations)) > 1 and rng.random() < cfg.combine_prob:
         dims = int(rng.integers(2, min(cfg.max_dims, len(cfg.perturbations)) + 1))
     names = [str(n) for n in rng.choice(list(cfg.perturbations), size=dims, replace=False)]
     for _ in range(100):
@@ -104,12 +114,13 @@ def draw_walk(rng: np.random.Generator, cfg: WalkConfig = WalkConfig()) -> Walk:
     return Walk(names, [float(x) for x in start], [float(x) for x in end], seeds, cfg.n_levels)
 
 
-def render(clean: torch.Tensor, sample_rate: int, names: list[str], params: list[dict], registry=None) -> torch.Tensor:
+def render(clean: torch.Tensor, sample_rate: int, names: list[str], params: list[dict], perts: dict) -> torch.Tensor:
     """Apply the perturbations in order to ``clean`` ``(C, T)``; returns ``(C, T)`` clipped to [-1, 1]."""
-    registry = registry or _registry()
     out = clean
+    n = clean.shape[-1]
     for name, p in zip(names, params):
-        out = registry[name]().apply(out, sample_rate, p)
+        out = perts[name].apply(out, sample_rate, p)
+        out = torch.nn.functional.pad(out, (0, max(0, n - out.shape[-1])))[..., :n]
     return out.clamp(-1.0, 1.0)
 
 
@@ -125,22 +136,21 @@ class Trial:
     params: list[dict] = field(default_factory=list)
 
 
-def run_sequence(clean: torch.Tensor, sample_rate: int, walk: Walk, listener: SimulatedListener, *,
+def run_sequence(clean: torch.Tensor, sample_rate: int, walk: Walk, listener: SimulatedListener, perts: dict, *,
                  n_trials: int = 16, seed: int = 0, detector: NMRDetector | None = None,
-                 registry=None, recency: float = 0.9) -> tuple[torch.Tensor, dict[int, torch.Tensor], list[Trial]]:
+                 recency: float = 0.9) -> tuple[torch.Tensor, dict[int, torch.Tensor], list[Trial]]:
     """Run one adaptive sequence on ``clean`` ``(C, T)``; returns (reference, {level: test clip}, trials)."""
-    registry = registry or _registry()
     detector = detector or NMRDetector(sample_rate)
-    ref = render(clean, sample_rate, walk.names, walk.params(0, registry), registry)
+    ref = render(clean, sample_rate, walk.names, walk.params(0, perts), perts)
     stair = AdaptiveStaircase(n_levels=walk.n_levels, seed=seed, recency=recency)
     rng = np.random.default_rng(seed + 1)
     tests: dict[int, torch.Tensor] = {}
     trials = []
     for _ in range(n_trials):
         level = stair.next_level()
-        params = walk.params(level, registry)
+        params = walk.params(level, perts)
         if level not in tests:
-            tests[level] = ref.clone() if level == 0 else render(clean, sample_rate, walk.names, params, registry)
+            tests[level] = ref.clone() if level == 0 else render(clean, sample_rate, walk.names, params, perts)
         stat = detector.statistic(ref, tests[level])
         answer = listener.judge(stat, rng)
         stair.update(level, answer)
@@ -169,13 +179,15 @@ def _to_int16(x: torch.Tensor) -> np.ndarray:
     return np.round(x.detach().cpu().numpy().clip(-1, 1) * 32767).astype(np.int16)
 
 
-def _clip_source(source, *, split: str, kinds, seconds: float, sample_rate: int, seed: int):
-    """A list/dataset of ``(1, T)`` clean clips: a corpus folder (CorpusDataset) or given tensors."""
+def _clip_source(source, *, split: str, kinds, seconds: float, sample_rate: int, seed: int, count: int):
+    """``(1, T)`` clean clips: ``count`` excerpts of a corpus (or a folder of audio), or given tensors."""
     if isinstance(source, (str, Path)):
-        from earshot.data.datasets import CorpusDataset
+        from earshot.data.datasets import AudioFolderDataset, CorpusDataset
 
-        return CorpusDataset(source, kind=list(kinds), split=split, segment_seconds=seconds,
-                             sample_rate=sample_rate, seed=seed)
+        common = dict(segment_seconds=seconds, sample_rate=sample_rate, seed=seed, items_per_epoch=count)
+        if (Path(source) / "manifest.json").exists():
+            return CorpusDataset(source, kind=list(kinds), split=split, **common)
+        return AudioFolderDataset(source, **common)
     return list(source)
 
 
@@ -185,8 +197,9 @@ def make_jnd_pairs(out_dir, *, source, split: str = "train", kinds=("speech",), 
                    progress: bool = True) -> Path:
     """Generate simulated JND judgments along DPAM walks; write shards to ``out_dir``.
 
-    ``source`` is a corpus folder (clips drawn with `CorpusDataset` from ``split`` and ``kinds``)
-    or a sequence of ``(1, T)`` clean tensors at ``sample_rate``. Each walk takes the next clean
+    ``source`` is a corpus folder (one excerpt per walk drawn with `CorpusDataset` from
+    ``split`` and ``kinds``; its noise feeds ``environment``), a folder of audio files, or a
+    sequence of ``(1, T)`` clean tensors at ``sample_rate``. Each walk takes the next clean
     clip (cycling), a walk drawn with ``walk_config``, one listener of a seeded panel of
     ``n_listeners``, and ``n_trials`` adaptive trials. Returns the path of ``manifest.json``.
     All labels come from the SIMULATED listener and the manifest says so.
@@ -196,11 +209,10 @@ def make_jnd_pairs(out_dir, *, source, split: str = "train", kinds=("speech",), 
         raise ConfigError(f"{out} already holds JND pairs (manifest.json); choose another folder")
     out.mkdir(parents=True, exist_ok=True)
     cfg = walk_config or WalkConfig()
-    registry = _registry()
-    unknown = [n for n in cfg.perturbations if n not in registry]
-    if unknown:
-        raise ConfigError(f"unknown perturbations {unknown}; known: {sorted(registry)}")
-    clips = _clip_source(source, split=split, kinds=kinds, seconds=seconds, sample_rate=sample_rate, seed=seed)
+    corpus = source if isinstance(source, (str, Path)) and (Path(source) / "manifest.json").exists() else None
+    perts = perturbations(cfg.perturbations, corpus=corpus, split=split)
+    clips = _clip_source(source, split=split, kinds=kinds, seconds=seconds, sample_rate=sample_rate, seed=seed,
+                         count=n_walks)
     if len(clips) == 0:
         raise DataError(f"no clean clips in {source!r} (split={split}, kinds={kinds})")
     panel = listener_panel(n_listeners, seed=seed)
@@ -212,8 +224,8 @@ def make_jnd_pairs(out_dir, *, source, split: str = "train", kinds=("speech",), 
         clean = clean[0] if isinstance(clean, (tuple, list)) else clean
         walk = draw_walk(rng, cfg)
         listener = panel[int(rng.integers(len(panel)))]
-        ref, tests, trials = run_sequence(clean.float(), sample_rate, walk, listener, n_trials=n_trials,
-                                          seed=int(rng.integers(2**31 - 1)), detector=detector, registry=registry)
+        ref, tests, trials = run_sequence(clean.float(), sample_rate, walk, listener, perts, n_trials=n_trials,
+                                          seed=int(rng.integers(2**31 - 1)), detector=detector)
         buf.append((walk, listener, ref, tests, trials))
         n_judgments += len(trials)
         if len(buf) == shard_walks or w == n_walks - 1:

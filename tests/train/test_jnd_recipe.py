@@ -1,0 +1,65 @@
+"""Recipe `jnd`: trains on generated judgments, exports with a manifest saying they are simulated,
+fine-tunes from the exported weights; the exported net loads into JNDLoss."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from earshot.data.jnd import WalkConfig, make_jnd_pairs
+from earshot.losses.jnd import JNDLoss
+from earshot.train.config import build_config
+from earshot.train.engine import train
+from earshot.train.export import export_run
+from earshot.train.recipe import get_recipe
+
+SR = 16000
+TINY = {"recipe.layers": "6", "recipe.widths": "[8, 16]", "recipe.n_mels": "16", "recipe.spec_layers": "1",
+        "recipe.spec_channels": "8", "train.progress": "false", "train.tensorboard": "false",
+        "train.accelerator": "cpu", "train.val_every": "0", "train.ckpt_every": "0", "train.num_examples": "0",
+        "train.batch_size": "4"}
+
+
+@pytest.fixture(scope="module")
+def pairs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("jnd-pairs")
+    t = torch.arange(SR // 4) / SR
+    clips = [(0.2 * torch.sin(2 * math.pi * f * t))[None] for f in (200.0, 330.0)]
+    cfg = WalkConfig(perturbations=("white", "lowpass"), n_levels=16)
+    for split, seed in (("train", 0), ("valid", 1)):
+        make_jnd_pairs(root / split, source=clips, n_walks=3, n_trials=4, seconds=0.25, seed=seed,
+                       walk_config=cfg, progress=False)
+    return root
+
+
+def _config(**overrides):
+    recipe = get_recipe("jnd")
+    items = dict(TINY)
+    items.update(overrides)
+    return build_config("jnd", recipe.config_class, train_defaults=recipe.train_defaults, overrides=items)
+
+
+def test_trains_exports_and_fine_tunes(pairs, tmp_path):
+    cfg = _config(**{"train.steps": "3", "recipe.pairs": str(pairs / "train"), "recipe.valid_pairs": str(pairs / "valid")})
+    result = train(cfg, tmp_path / "run")
+    assert result.step == 3 and 0.0 <= result.metrics["accuracy"] <= 1.0
+    manifest_path = export_run(tmp_path / "run", "jnd-test", out_dir=tmp_path / "weights")
+    manifest = json.loads(manifest_path.read_text())
+    assert "SIMULATED listener" in manifest["data"] and "NOT human data" in manifest["data"]
+    assert manifest["class"] == "earshot.models.jndnet:JNDNet" and manifest["kwargs"]["layers"] == 6
+
+    loss = JNDLoss(SR, weights=str(manifest_path))
+    x = 0.1 * torch.randn(1, 1, 4000)
+    assert float(loss(x, x)) == 0.0 and float(loss(x + 0.05 * torch.randn_like(x), x)) > 0
+
+    tuned = _config(**{"train.steps": "2", "recipe.pairs": str(pairs / "train"), "recipe.init": str(manifest_path)})
+    recipe = get_recipe("jnd")(tuned.recipe, tuned.train)
+    net = recipe.build_models()["model"]
+    assert net.training and all(p.requires_grad for p in net.parameters())
+    for (name, a), b in zip(net.state_dict().items(), loss.net.state_dict().values()):
+        assert torch.equal(a, b), name  # fine-tuning starts from the shipped weights
+    assert "fine-tuned from" in recipe.describe_data()
+    assert recipe.export({"model": net}).kwargs == manifest["kwargs"]
