@@ -85,3 +85,33 @@ def test_denoising_items_flag_semantics():
     assert seen == {(False, 0), (True, 0), (True, 1)}
     assert torch.equal(items[7]["input"], CodecItems(clean, noise, snr_db=(5.0, 5.0), seed=3)[7]["input"])
     assert torch.equal(CodecItems(clean)[5]["input"], clean[5])
+
+
+def test_engine_trains_gan_and_denoising_then_exports(tmp_path):
+    from earshot.cli.main import main
+    from earshot.data.corpus import build_corpus
+    from earshot.train.config import build_config
+    from earshot.train.engine import train
+    from earshot.weights import load_pretrained
+
+    corpus = tmp_path / "corpus"
+    build_corpus(corpus, minutes=0.3, seed=0, progress=False)
+    recipe = get_recipe("codec")
+    overrides = {
+        "train.steps": "3", "train.batch_size": "2", "train.adversary_start": "1", "train.accelerator": "cpu",
+        "train.progress": "false", "train.tensorboard": "false", "train.num_examples": "0",
+        "train.val_every": "0", "train.ckpt_every": "0", "recipe.corpus": str(corpus),
+        "recipe.sample_rate": "16000", "recipe.channels": "2", "recipe.dim": "4", "recipe.n_quantizers": "4",
+        "recipe.codebook_size": "16", "recipe.wave_channels": "2", "recipe.wave_max_channels": "8",
+        "recipe.stft_channels": "2", "recipe.segment_seconds": "0.2", "recipe.denoise": "true",
+        "recipe.valid_kbps": "0.4",
+    }
+    cfg = build_config("codec", recipe.config_class, train_defaults=recipe.train_defaults, overrides=overrides)
+    result = train(cfg, tmp_path / "run")
+    assert result.step == 3 and {"rec", "mel_distance", "si_sdr"} <= set(result.metrics)
+    assert main(["export", str(tmp_path / "run"), "--name", "codec-test", "--out", str(tmp_path / "w")]) == 0
+    model = load_pretrained("codec-test", root=tmp_path / "w")
+    assert isinstance(model, SoundStream) and bool(model.quantizer.layers[0].initialized)
+    x = 0.1 * torch.randn(1, 1, 1600)
+    with torch.no_grad():
+        assert model.decode(model.encode(x, 2, denoise=True), denoise=True).shape == (1, 1, 1600)

@@ -52,6 +52,7 @@ class CodecConfig:
     corpus: str = CORPUS
     kinds: list[str] = field(default_factory=lambda: ["speech", "music"])
     segment_seconds: float = 1.0
+    items_per_epoch: int | None = None   # None: one excerpt per corpus file per epoch
     valid_kbps: float = 6.0     # bitrate of the validation metrics
     # denoising (FiLM flag): noise from the corpus mixed at an SNR drawn in snr_db
     denoise: bool = False
@@ -106,7 +107,7 @@ class CodecRecipe(Recipe):
     description = "SoundStream neural audio codec (RVQ, GAN, FiLM denoising)"
     train_defaults = {
         "lr": 1e-4, "betas": (0.5, 0.9), "disc_betas": (0.5, 0.9), "batch_size": 16,
-        "loss_weights": {"rec": 1.0, "commit": 1.0, "adv": 1.0, "feat": 100.0, "extra": 1.0},
+        "loss_weights": {"rec": 1.0, "commit": 1.0, "adv": 1.0, "feat": 100.0},  # "extra": 1 if unset
     }
 
     def model_kwargs(self) -> dict:
@@ -156,7 +157,8 @@ class CodecRecipe(Recipe):
 
         def corpus(kind, split):
             return CorpusDataset(c.corpus, kind=kind, split=split, segment_seconds=c.segment_seconds,
-                                 sample_rate=c.sample_rate, seed=c.seed)
+                                 sample_rate=c.sample_rate, seed=c.seed,
+                                 items_per_epoch=c.items_per_epoch if split == "train" else None)
         noise = (corpus("noise", "train"), corpus("noise", "valid")) if c.denoise else (None, None)
         opts = {"denoise_prob": c.denoise_prob, "snr_db": c.snr_db}
         train = CodecItems(corpus(kinds, "train"), noise[0], seed=c.seed, **opts)
