@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import zlib
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sample-rate", type=int, default=None, help="resample to this rate first (default: keep)")
     p.add_argument("--corpus", default=None, help="corpus folder for babble/environment noise sources")
+    p.add_argument("--min-seconds", type=float, default=0.01, help="skip files shorter than this (default 0.01)")
     p.add_argument("--overwrite", action="store_true", help="replace existing OUTPUT files (never inputs)")
     p.set_defaults(func=_perturb)
 
@@ -33,7 +35,7 @@ def _perturb(args) -> int:
     from earshot.cli.common import refuse_overwrite_input, run_batch
     from earshot.data.datasets import find_audio
     from earshot.data.perturb import get_perturbation
-    from earshot.errors import ConfigError
+    from earshot.errors import AudioFileError, ConfigError
 
     src, dst = Path(args.input), Path(args.output)
     kwargs = {"corpus": args.corpus} if args.corpus and args.type in ("babble", "environment") else {}
@@ -53,6 +55,8 @@ def _perturb(args) -> int:
     def work(inp):
         out = outputs[inp]
         audio, rate = load(inp, sample_rate=args.sample_rate)
+        if audio.shape[-1] < args.min_seconds * rate:
+            raise AudioFileError(inp, f"too short ({audio.shape[-1]} samples < {args.min_seconds} s)")
         rel = str(inp.relative_to(src)) if src.is_dir() else inp.name
         rng = np.random.default_rng([args.seed, zlib.crc32(rel.encode())])
         processed, params = perturbation(audio, rate, args.strength, rng)
@@ -65,5 +69,5 @@ def _perturb(args) -> int:
         (dst / "params.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in result.done))
     elif result.done:
         dst.with_name(dst.name + ".json").write_text(json.dumps(result.done[0], indent=1, sort_keys=True) + "\n")
-    result.report()
+    result.report(sys.stderr)
     return result.exit_code

@@ -43,7 +43,8 @@ class _Excerpts(Dataset):
     """Random fixed-length excerpts from a list of files (the shared machinery)."""
 
     def __init__(self, files, *, segment_seconds: float, sample_rate: int, seed: int, mono: bool,
-                 items_per_epoch: int | None, silence_db: float, tries: int, cache: bool | str | Path):
+                 items_per_epoch: int | None, silence_db: float, tries: int, cache: bool | str | Path,
+                 min_seconds: float = 0.0):
         self.sample_rate = check_sample_rate(sample_rate)
         if not segment_seconds > 0:
             raise ConfigError(f"segment_seconds must be positive, got {segment_seconds!r}")
@@ -56,6 +57,8 @@ class _Excerpts(Dataset):
         for path in files:
             try:
                 frames = self._frames(path)
+                if frames < min_seconds * self.sample_rate:
+                    raise AudioFileError(path, f"too short ({frames / self.sample_rate:.3f} s < {min_seconds} s)")
             except AudioFileError as exc:
                 self.skipped.append((str(path), exc.reason))
                 log.warning("skipping %s", exc)
@@ -142,16 +145,19 @@ class AudioFolderDataset(_Excerpts):
     Args:
         items_per_epoch: ``None``: one excerpt per file in file order; else that many, with
             files drawn in proportion to their length.
+        min_seconds: shorter files are skipped (listed in ``.skipped``); longer ones shorter than
+            the segment are zero-padded.
         cache: ``True`` keeps decoded files in memory; a folder path caches them there as .npy.
     """
 
     def __init__(self, root, *, segment_seconds: float = 1.0, sample_rate: int = 16000, seed: int = 0,
                  mono: bool = True, extensions=AUDIO_EXTENSIONS, items_per_epoch: int | None = None,
-                 silence_db: float = -50.0, tries: int = 10, cache: bool | str | Path = True):
+                 silence_db: float = -50.0, tries: int = 10, cache: bool | str | Path = True,
+                 min_seconds: float = 0.0):
         self.root = Path(root)
         super().__init__(find_audio(root, extensions=extensions), segment_seconds=segment_seconds,
                          sample_rate=sample_rate, seed=seed, mono=mono, items_per_epoch=items_per_epoch,
-                         silence_db=silence_db, tries=tries, cache=cache)
+                         silence_db=silence_db, tries=tries, cache=cache, min_seconds=min_seconds)
 
 
 class CorpusDataset(_Excerpts):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from tqdm import tqdm
 
@@ -116,7 +116,7 @@ class ShardReader:
                 processed = f.get_slice("processed")[row]
                 if shard not in self._params:
                     self._params[shard] = json.loads(f.metadata()["params"])
-        except (OSError, KeyError, ValueError, RuntimeError) as exc:  # safetensors raises several kinds
+        except (OSError, KeyError, ValueError, RuntimeError, SafetensorError) as exc:
             raise DataError(f"{file}: unreadable pairs shard ({exc})") from None
         return clean, processed, self._params[shard][row]
 
@@ -146,7 +146,9 @@ def make_codec_pairs(out, *, source, count: int = 1000, codecs=CODECS, strength=
     if (source / "manifest.json").is_file():
         clips = CorpusDataset(source, kind=kind, split=split, **common)
     else:
-        clips = AudioFolderDataset(source, **common)
+        clips = AudioFolderDataset(source, min_seconds=min(0.1, segment_seconds), **common)
+        for path, reason in clips.skipped:
+            print(f"skipped {path}: {reason}", file=sys.stderr)
     members = {name: get_perturbation(name) for name in codecs}
     writer = ShardWriter(out, sample_rate=sample_rate, kind="codec", shard_size=shard_size, overwrite=overwrite,
                          meta={"seed": seed, "source": str(source), "codecs": list(codecs), "strength": [low, high],
