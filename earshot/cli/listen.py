@@ -127,9 +127,10 @@ def export_cmd(args) -> int:
         lines = export.jnd_lines(records, experiment=args.experiment, per_judgment=args.per_judgment,
                                  include_flagged=args.include_flagged)
         export.write_jnd(lines, out)
-        n_diff = sum(line["label"] for line in lines)
-        print(f"{out}: {len(lines)} judgments ({n_diff} different, {len(lines) - n_diff} identical) "
-              f"from {len(records)} answers")
+        n_diff = sum(line["params"]["n_different"] for line in lines)
+        n = sum(line["params"]["n_judgments"] for line in lines)
+        print(f"{out}: {len(lines)} pairs from {n} answers ({n_diff} different, {n - n_diff} identical); "
+              f"{len(records) - n} answers left out (flagged participants or failed catch trials)")
         return 0
     summary_path = export.write_csv(kind, records, out)
     print(f"{out}: {len(records)} answers; summary in {summary_path}")

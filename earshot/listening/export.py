@@ -1,15 +1,18 @@
 """Export stored answers: JND judgments for training, CSV tables with summaries for A/B and MUSHRA.
 
-``--format jnd`` writes earshot's judgment list (JSON Lines), one line per (reference, test) pair:
+``--format jnd`` writes earshot's judgment list (JSON Lines; read by
+`earshot.data.judgments.read_judgments` / ``JudgmentListDataset``, so ``earshot train jnd
+recipe.lists=FILE`` trains on it), one line per (reference, test) pair:
 
-    {"reference": "/abs/ref.wav", "test": "/abs/level_12.wav", "label": 1, "n_listeners": 3,
+    {"reference": "/abs/ref.wav", "test": "/abs/level_12.wav", "label": 0.666667, "n_listeners": 3,
      "params": {"sequence": "s0", "level": 12, "n_levels": 16, "n_judgments": 3,
-                "n_different": 2, "p_different": 0.667, "experiment": "x", ...level params}}
+                "n_different": 2, "experiment": "x", "type": "mp3", ...level params}}
 
-``label`` is the majority answer (1 = "different"; a tie counts as different, and
-``p_different`` keeps the exact share). With ``per_judgment=True`` every answer is one line
-with ``n_listeners`` 1. Judgments from participants flagged by catch trials, and from
-sequences whose catch trials failed, are left out unless ``include_flagged``.
+``label`` is the share of answers "different" (0..1) over the pair's ``n_judgments`` answers
+from ``n_listeners`` people (the adaptive procedure may show one person a level twice). With
+``per_judgment=True`` every answer is its own line, label 0 or 1. Paths are absolute.
+Judgments from participants flagged by catch trials, and from sequences whose catch trials
+failed, are left out unless ``include_flagged``.
 
 ``--format csv`` writes one row per answer (per rating for MUSHRA) to ``OUT`` and the summary
 (`earshot.listening.stats`) to ``OUT`` with ``_summary.csv``.
@@ -79,9 +82,9 @@ def jnd_lines(records: list[dict], *, experiment: str, per_judgment: bool = Fals
         n_diff = sum(r["different"] for r in rows)
         params = {**first["params"], "sequence": first["sequence"], "level": first["level"],
                   "n_levels": first["n_levels"], "n_judgments": len(rows), "n_different": n_diff,
-                  "p_different": round(n_diff / len(rows), 6), "experiment": experiment}
+                  "experiment": experiment}
         lines.append({"reference": first["reference"], "test": first["test"],
-                      "label": int(2 * n_diff >= len(rows)),
+                      "label": round(n_diff / len(rows), 6),
                       "n_listeners": len({r["participant"] for r in rows}), "params": params})
     return lines
 

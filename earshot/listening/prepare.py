@@ -145,6 +145,9 @@ def generate_ladders(cfg: dict, out: Path, *, base: Path, overwrite: bool = Fals
     n, top = int(round(float(cfg.get("seconds", 1.0)) * sr)), float(cfg.get("max_strength", 1.0))
     if n_levels < 3 or n_seq < 1 or n < 1 or not 0 < top <= 1:
         raise ConfigError("generate: need n_levels >= 3, n_sequences >= 1, seconds > 0, 0 < max_strength <= 1")
+    existing = [out / f"seq_{i:03d}" for i in range(n_seq) if (out / f"seq_{i:03d}").exists()]
+    if existing and not overwrite:
+        raise ConfigError(f"{existing[0]} exists; pass --overwrite to generate the ladders again")
     clips = _clips(cfg, base)
     written = []
     for i in range(n_seq):
@@ -156,7 +159,7 @@ def generate_ladders(cfg: dict, out: Path, *, base: Path, overwrite: bool = Fals
         folder = out / f"seq_{i:03d}"
         folder.mkdir(parents=True, exist_ok=True)
         written.append(save(folder / "reference.wav", ref, sr, overwrite=overwrite))
-        levels = [{"strength": 0.0}]
+        levels = [{"type": name, "strength": 0.0}]  # level 0: the reference itself
         for k in range(1, n_levels):
             strength = top * k / (n_levels - 1)
             params = pert.sample(strength, np.random.default_rng(draw_seed))

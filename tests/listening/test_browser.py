@@ -132,7 +132,7 @@ def test_whole_jnd_session(page, live):
     lines = export.jnd_lines(mine, experiment="jnd")
     for line in lines:  # the listener's rule, seen through the export
         level = line["params"]["level"]
-        assert line["label"] == int(level >= 3) and line["n_listeners"] == 1
+        assert line["label"] == float(level >= 3) and line["n_listeners"] == 1
         assert line["test"].endswith("reference.wav" if level == 0 else f"level_{level:02d}.wav")
 
 

@@ -1,0 +1,50 @@
+"""Load: 50 concurrent simulated participants post 2,000 answers over loopback, on SQLite and on
+PostgreSQL; the database must hold every acknowledged answer exactly once.
+
+Every tenth answer is POSTed twice with the same idempotency key (a client retry); the server
+must recognise each and store nothing more. The numbers are printed (pytest shows them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from earshot.listening.loadtest import count_in_db, simulate
+from earshot.listening.store import Store
+from earshot.listening.testing import AppServer
+
+PARTICIPANTS, ANSWERS = 50, 2000
+
+
+def check(result, capsys, label: str) -> None:
+    with capsys.disabled():
+        print(f"\n[load test, {label}] {result.describe()}")
+    assert not result.errors, result.errors[:3]
+    assert result.sent == ANSWERS and result.participants == PARTICIPANTS
+    assert result.stored == ANSWERS and result.lost == 0 and result.duplicated == 0
+    assert result.unacknowledged == 0
+    assert result.retries == ANSWERS // 10 and result.duplicate_replies == result.retries
+
+
+def run(url: str, db: str):
+    result = asyncio.run(simulate(url, "load", participants=PARTICIPANTS, answers=ANSWERS))
+    store = Store(db, create=False)
+    try:
+        count_in_db(result, store)
+        counts = store.counts("load")
+    finally:
+        store.dispose()
+    return result, counts
+
+
+def test_load_sqlite(live, capsys):
+    result, counts = run(live.url, live.db)
+    check(result, capsys, "SQLite")
+    assert counts["answers"] == counts["distinct_trials"] >= ANSWERS
+
+
+def test_load_postgresql(postgres, experiments, capsys):
+    with AppServer([experiments["load"]], postgres.url) as server:
+        result, counts = run(server.url, postgres.url)
+    check(result, capsys, "PostgreSQL")
+    assert counts["answers"] == counts["distinct_trials"] == ANSWERS

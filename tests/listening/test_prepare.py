@@ -1,0 +1,72 @@
+"""`earshot listen prepare`: JND level ladders from clean clips with the data layer's
+perturbations, and MUSHRA's 3.5 kHz low-pass anchors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+import yaml
+from listening_helpers import SR, tone, write
+
+from earshot.cli import listen as listen_cli
+from earshot.errors import ConfigError
+from earshot.listening.experiment import load_experiment
+from earshot.listening.prepare import prepare_experiment
+
+
+def band_db(x: np.ndarray, low: float, high: float) -> float:
+    spec = np.abs(np.fft.rfft(x)) ** 2
+    f = np.fft.rfftfreq(x.size, 1 / SR)
+    return 10 * np.log10(spec[(f >= low) & (f < high)].sum())
+
+
+def test_jnd_ladder(tmp_path):
+    rng = np.random.default_rng(1)
+    for i in range(2):
+        write(tmp_path / "clean" / f"clip{i}.wav", np.concatenate([np.zeros(800), tone(300 + 200 * i), tone(500)])
+              + 0.001 * rng.standard_normal(800 + 2 * 3200))
+    cfg = {"name": "made", "type": "jnd", "pairs": "ladders",
+           "generate": {"clips": "clean", "n_sequences": 2, "n_levels": 6, "seconds": 0.25,
+                        "perturbations": ["white", "eq"], "seed": 3}}
+    (tmp_path / "made.yaml").write_text(yaml.safe_dump(cfg))
+    assert listen_cli.main(["prepare", str(tmp_path / "made.yaml")]) == 0
+    exp = load_experiment(tmp_path / "made.yaml")
+    assert [s.name for s in exp.sequences] == ["seq_000", "seq_001"]
+    for seq, kind in zip(exp.sequences, ("white", "eq")):
+        ref, sr = sf.read(exp.files[seq.reference])
+        assert sr == SR and ref.size == 4000
+        assert np.sqrt(np.mean(ref**2)) == pytest.approx(10 ** (-23 / 20), rel=0.02)
+        diffs = [np.sqrt(np.mean((sf.read(exp.files[k])[0] - ref) ** 2)) for k in seq.levels]
+        assert diffs[0] == 0 and all(a < b for a, b in zip(diffs, diffs[1:]))  # monotone ladder
+        assert [p["type"] for p in seq.params] == [kind] * 6 and seq.params[0]["strength"] == 0
+        assert [p["strength"] for p in seq.params[1:]] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+        meta = json.loads((exp.files[seq.reference].parent / "params.json").read_text())
+        assert meta["perturbation"] == kind and meta["clip"].endswith(".wav")
+    white = exp.sequences[0].params
+    assert len({p["seed"] for p in white[1:]}) == 1  # one noise, louder at each level
+    assert [p["snr_db"] for p in white[1:]] == sorted(p["snr_db"] for p in white[1:])[::-1]
+    with pytest.raises(ConfigError, match="exists"):  # never written over without --overwrite
+        prepare_experiment(tmp_path / "made.yaml")
+    assert len(prepare_experiment(tmp_path / "made.yaml", overwrite=True)) == 2 * 7
+
+
+def test_mushra_anchor(tmp_path):
+    rng = np.random.default_rng(0)
+    noise = 0.1 * rng.standard_normal(SR)
+    write(tmp_path / "stim" / "item" / "reference.wav", noise)
+    write(tmp_path / "stim" / "item" / "codec.wav", noise)
+    write(tmp_path / "stim" / "done" / "reference.wav", noise)
+    write(tmp_path / "stim" / "done" / "anchor_mid.wav", noise)
+    write(tmp_path / "stim" / "done" / "codec.wav", noise)
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump({"name": "m", "type": "mushra", "stimuli": "stim"}))
+    with pytest.raises(ConfigError, match="needs an anchor"):
+        load_experiment(tmp_path / "m.yaml")
+    written = prepare_experiment(tmp_path / "m.yaml")
+    assert [p.relative_to(tmp_path).as_posix() for p in written] == ["stim/item/anchor.wav"]
+    anchor, _ = sf.read(written[0])
+    assert band_db(anchor, 0, 3000) == pytest.approx(band_db(noise, 0, 3000), abs=0.5)
+    assert band_db(anchor, 5000, 8000) < band_db(noise, 5000, 8000) - 40
+    assert sorted(load_experiment(tmp_path / "m.yaml").items[1].files) == ["anchor", "codec", "reference"]
