@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from earshot.cli.common import parse_overrides
@@ -82,6 +83,8 @@ def run(args) -> int:
         print(yaml.safe_dump(cfg.to_dict(), sort_keys=False), end="")
         return 0
     result = train(cfg, run_dir, resume=bool(args.resume))
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only the first process reports
+        return 128 + int(result.signal) if result.interrupted else 0
     if result.interrupted:
         print(f"interrupted at step {result.step}; checkpoint {result.checkpoint}; "
               f"continue with: earshot train --resume {result.run_dir}", file=sys.stderr)
