@@ -244,5 +244,7 @@ def get_recipe(name: str) -> type[Recipe]:
             if exc.name != f"earshot.train.recipes.{name}":
                 raise
     if name not in _REGISTRY:
+        discover_recipes()  # a recipe may be registered under a name other than its module's
+    if name not in _REGISTRY:
         raise ConfigError(f"unknown recipe {name!r}; known recipes: {', '.join(discover_recipes()) or 'none'}")
     return _REGISTRY[name]
