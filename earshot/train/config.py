@@ -13,8 +13,10 @@ Layers, later wins::
         < --config FILE (each, in order) < key=value overrides
 
 A YAML file holds ``train:`` and/or ``recipe:`` mappings. Overrides are dotted keys,
-``train.steps=200``, ``recipe.channels=16``, ``train.loss_weights.l1=0.5``; values are parsed
-as YAML and coerced to the field's type (``"1e-3"`` becomes a float for a float field).
+``train.steps=200``, ``recipe.channels=16``, ``train.loss_weights.l1=0.5`` (sets one entry); values are parsed
+as YAML and coerced to the field's type (``"1e-3"`` becomes a float for a float field). A
+mapping given for a dict field, in a YAML layer or as ``train.loss_weights={jnd: 1}``,
+replaces the whole dict (so a layer states all the loss weights it wants).
 An unknown key raises :class:`~earshot.errors.ConfigError` naming it and the nearest valid keys.
 """
 
@@ -170,11 +172,10 @@ def apply_overrides(cfg: RunConfig, overrides: Mapping[str, str]) -> RunConfig:
         section, _, rest = key.partition(".")
         if section not in ("train", "recipe") or not rest:
             raise ConfigError(f"override {key!r}: keys start with 'train.' or 'recipe.' (e.g. train.steps=100)")
-        nested = _nest(rest.split("."), _parse_value(raw))
         if section == "train":
-            train = merge(train, nested, prefix="train", source=f"override {key}")
+            train = _set_path(train, rest.split("."), _parse_value(raw), "train", f"override {key}")
         else:
-            recipe = merge(recipe, nested, prefix="recipe", source=f"override {key}")
+            recipe = _set_path(recipe, rest.split("."), _parse_value(raw), "recipe", f"override {key}")
     validate_train(train)
     return RunConfig(cfg.recipe_name, train, recipe)
 
@@ -207,11 +208,7 @@ def merge(obj: Any, updates: Mapping, *, prefix: str, source: str) -> Any:
         where = f"{prefix}.{key}"
         if dataclasses.is_dataclass(current) and isinstance(value, Mapping):
             changes[key] = merge(current, value, prefix=where, source=source)
-        elif isinstance(current, dict) and isinstance(value, Mapping) and _origin(hints[key]) is dict:
-            merged = dict(current)
-            merged.update(coerce(value, hints[key], where, source))
-            changes[key] = merged
-        else:
+        else:  # a mapping given for a dict field replaces the whole dict
             changes[key] = coerce(value, hints[key], where, source)
     return dataclasses.replace(obj, **changes)
 
@@ -317,11 +314,23 @@ def validate_train(train: TrainConfig) -> None:
             raise ConfigError(f"train.loss_weights.{name}={w} must be >= 0")
 
 
-def _nest(keys: list[str], value: Any) -> dict:
-    out: Any = value
-    for k in reversed(keys):
-        out = {k: out}
-    return out
+def _set_path(obj: Any, keys: list[str], value: Any, prefix: str, source: str) -> Any:
+    """Set dotted ``keys`` of dataclass ``obj`` to ``value``; one entry of a dict field
+    (``loss_weights.l1``) is set alone, a whole mapping replaces the dict."""
+    head, rest = keys[0], keys[1:]
+    if not rest:
+        return merge(obj, {head: value}, prefix=prefix, source=source)
+    names = {f.name for f in dataclasses.fields(obj)}
+    if head not in names:
+        return merge(obj, {head: value}, prefix=prefix, source=source)  # raises the unknown-key error
+    current, where = getattr(obj, head), f"{prefix}.{head}"
+    if dataclasses.is_dataclass(current):
+        return dataclasses.replace(obj, **{head: _set_path(current, rest, value, where, source)})
+    if isinstance(current, dict) and len(rest) == 1:
+        value_type = typing.get_args(typing.get_type_hints(type(obj))[head])
+        entry = coerce(value, value_type[1] if len(value_type) == 2 else Any, f"{where}.{rest[0]}", source)
+        return dataclasses.replace(obj, **{head: {**current, rest[0]: entry}})
+    raise ConfigError(f"{source}: '{where}' has no field '{'.'.join(rest)}'")
 
 
 def _parse_value(raw: str) -> Any:

@@ -105,3 +105,14 @@ def test_repo_base_yaml_and_recipes_load():
         assert isinstance(cfg.train, TrainConfig)
     with pytest.raises(ConfigError, match="unknown recipe 'nope'.*toy"):
         get_recipe("nope")
+
+
+def test_dict_fields_replace_or_set_one_entry(tmp_path, toy_config):
+    d = _dir(tmp_path, toy="train:\n  loss_weights: {mse: 2}\n")
+    assert toy_config(d).train.loss_weights == {"mse": 2.0}                      # a layer replaces
+    assert toy_config(train__loss_weights="{l1: 3}").train.loss_weights == {"l1": 3.0}
+    assert toy_config(train__loss_weights__mse="0.5").train.loss_weights == {"l1": 1.0, "mse": 0.5}
+    with pytest.raises(ConfigError, match="no field"):
+        toy_config(train__loss_weights__a__b="1")
+    with pytest.raises(ConfigError, match="unknown key 'train.los_weights'"):
+        toy_config(train__los_weights__a="1")
