@@ -57,7 +57,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=export_cmd)
 
     p = sub.add_parser("loadtest", help="simulate concurrent participants against a fresh server")
-    p.add_argument("experiment", type=Path, metavar="EXPERIMENT.yaml")
+    p.add_argument("experiment", type=Path, nargs="?", metavar="EXPERIMENT.yaml",
+                   help="experiment to load (default: a synthetic A/B test)")
     p.add_argument("--db", default=None, help="database URL or SQLite file (default: a temporary SQLite file)")
     p.add_argument("--participants", type=int, default=50)
     p.add_argument("--answers", type=int, default=2000)
@@ -144,11 +145,13 @@ def export_cmd(args) -> int:
 def loadtest(args) -> int:
     import tempfile
 
-    from earshot.listening.testing import run_load_test
+    from earshot.listening.testing import make_load_experiment, run_load_test
 
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or str(Path(tmp) / "load.db")
-        result = run_load_test(args.experiment, db, participants=args.participants, answers=args.answers)
+        per_participant = -(-args.answers // args.participants)
+        experiment = args.experiment or make_load_experiment(tmp, answers_per_participant=per_participant)
+        result = run_load_test(experiment, db, participants=args.participants, answers=args.answers)
     print(result.describe())
     return 0 if result.ok else 1
 

@@ -119,8 +119,8 @@ class Experiment:
 
 _COMMON = {"name", "type", "title", "instructions", "seed", "volume_check", "rate_limit"}
 _KEYS = {
-    "mushra": _COMMON | {"stimuli", "items_per_participant", "question"},
-    "ab": _COMMON | {"stimuli", "items_per_participant", "pairs", "no_preference", "question"},
+    "mushra": _COMMON | {"stimuli", "items_per_participant", "question", "generate"},
+    "ab": _COMMON | {"stimuli", "items_per_participant", "pairs", "no_preference", "question", "generate"},
     "jnd": _COMMON | {"pairs", "sequences_per_participant", "trials_per_sequence", "gap_ms",
                       "headphone_check", "pretest", "warmups", "max_catch_failures", "adaptive",
                       "generate", "question"},

@@ -22,8 +22,22 @@ generator re-seeded identically for every level, so that only the strength chang
 ladder (the same noise, impulse response, ...). Everything drawn is written to the
 sequence's ``params.json``.
 
-MUSHRA: an item without ``anchor.<ext>`` gets ``anchor.wav``, the reference low-passed at
-3.5 kHz (the low anchor of ITU-R BS.1534-3).
+MUSHRA and A/B (``generate:`` writes items into the ``stimuli`` folder)::
+
+    generate:
+      clips: /work/data/corpus
+      kind: music
+      n_items: 4
+      seconds: 4.0
+      conditions:                        # name -> perturbation and strength; "clean" = unprocessed
+        mp3_low: {type: mp3, strength: 0.7}
+        opus_low: {type: opus, strength: 0.7}
+        clean: {type: clean}             # (A/B only; MUSHRA has its hidden reference already)
+
+Item ``i`` is an excerpt drawn as for JND; MUSHRA items get ``reference.wav`` too. Each
+condition's parameters are drawn with ``default_rng([seed, i, j])`` and written to the item's
+``params.json``. Then, for MUSHRA, an item without ``anchor.<ext>`` gets ``anchor.wav``, the
+reference low-passed at 3.5 kHz (the low anchor of ITU-R BS.1534-3).
 """
 
 from __future__ import annotations
@@ -39,8 +53,9 @@ from scipy import signal
 from earshot.audio.io import AUDIO_EXTENSIONS, load, save
 from earshot.errors import ConfigError
 
-GENERATE_KEYS = {"clips", "kind", "split", "n_sequences", "n_levels", "seconds", "sample_rate",
-                 "perturbations", "max_strength", "seed"}
+COMMON_KEYS = {"clips", "kind", "split", "seconds", "sample_rate", "seed"}
+GENERATE_KEYS = COMMON_KEYS | {"n_sequences", "n_levels", "perturbations", "max_strength"}
+ITEM_KEYS = COMMON_KEYS | {"n_items", "conditions"}
 
 
 def prepare_experiment(path, *, overwrite: bool = False) -> list[Path]:
@@ -58,9 +73,16 @@ def prepare_experiment(path, *, overwrite: bool = False) -> list[Path]:
         if "pairs" not in raw:
             raise ConfigError(f"{path}: a JND experiment needs 'pairs' (the folder to write)")
         return generate_ladders(raw["generate"], path.parent / raw["pairs"], base=path.parent, overwrite=overwrite)
-    if raw.get("type") == "mushra":
-        return write_anchors(path.parent / str(raw.get("stimuli", "")))
-    raise ConfigError(f"{path}: nothing to prepare for a {raw.get('type')!r} experiment")
+    if raw.get("type") not in ("mushra", "ab") or "stimuli" not in raw:
+        raise ConfigError(f"{path}: nothing to prepare (type {raw.get('type')!r}, no 'stimuli')")
+    stimuli = path.parent / str(raw["stimuli"])
+    written = []
+    if raw.get("generate"):
+        written += generate_items(raw["generate"], stimuli, base=path.parent, reference=raw["type"] == "mushra",
+                                  overwrite=overwrite)
+    if raw["type"] == "mushra":
+        written += write_anchors(stimuli)
+    return written
 
 
 def lowpass_anchor(audio: torch.Tensor, sample_rate: int, cutoff: float = 3500.0) -> torch.Tensor:
@@ -129,22 +151,76 @@ def _jsonable(value):
     return value
 
 
+def _check_keys(cfg: dict, allowed: set[str]) -> None:
+    unknown = set(cfg) - allowed
+    if unknown or "clips" not in cfg:
+        raise ConfigError(f"generate: needs 'clips'; unknown keys {sorted(unknown)}; allowed {sorted(allowed)}")
+
+
+def _sizes(cfg: dict) -> tuple[int, int, int]:
+    """``(sample_rate, seed, samples per excerpt)`` of a generate section."""
+    sr, seed = int(cfg.get("sample_rate", 16000)), int(cfg.get("seed", 0))
+    n = int(round(float(cfg.get("seconds", 1.0)) * sr))
+    if n < 1:
+        raise ConfigError("generate.seconds must be > 0")
+    return sr, seed, n
+
+
+def generate_items(cfg: dict, out: Path, *, base: Path, reference: bool, overwrite: bool = False) -> list[Path]:
+    """Write ``n_items`` MUSHRA / A/B item folders (conditions, params.json) under ``out``."""
+    from earshot.data.perturb import PERTURBATIONS
+
+    _check_keys(cfg, ITEM_KEYS)
+    conditions = cfg.get("conditions")
+    if not isinstance(conditions, dict) or not conditions:
+        raise ConfigError("generate.conditions must map condition names to {type, strength}")
+    for name, spec in conditions.items():
+        kind = (spec or {}).get("type")
+        if kind != "clean" and kind not in PERTURBATIONS or name in ("reference", "params") or name.startswith("anchor"):
+            raise ConfigError(f"generate.conditions.{name}: type must be 'clean' or one of "
+                              f"{sorted(PERTURBATIONS)}; names reference/anchor*/params are reserved")
+    sr, seed, n = _sizes(cfg)
+    n_items = int(cfg.get("n_items", 4))
+    if (out / "item_000").exists() and not overwrite:
+        raise ConfigError(f"{out / 'item_000'} exists; pass --overwrite to generate the items again")
+    clips, written = _clips(cfg, base), []
+    for i in range(n_items):
+        rng = np.random.default_rng([seed, i])
+        clip = clips[int(rng.integers(len(clips)))]
+        ref, offset = _excerpt(clip, sr, n, rng)
+        folder = out / f"item_{i:03d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if reference:
+            written.append(save(folder / "reference.wav", ref, sr, overwrite=overwrite))
+        meta = {"clip": str(clip), "offset": offset, "sample_rate": sr, "conditions": {}}
+        for j, (name, spec) in enumerate(sorted(conditions.items())):
+            y, params = ref, {"type": "clean"}
+            if spec["type"] != "clean":
+                pert = PERTURBATIONS[spec["type"]]()
+                params = pert.sample(float(spec.get("strength", 0.5)), np.random.default_rng([seed, i, j]))
+                y = torch.as_tensor(pert.apply(ref, sr, params), dtype=torch.float32)
+                y = torch.nn.functional.pad(y, (0, max(0, n - y.shape[-1])))[..., :n].clamp(-1, 1)
+            written.append(save(folder / f"{name}.wav", y, sr, overwrite=overwrite))
+            meta["conditions"][name] = _jsonable(params)
+        (folder / "params.json").write_text(json.dumps(meta, indent=1))
+        written.append(folder / "params.json")
+    return written
+
+
 def generate_ladders(cfg: dict, out: Path, *, base: Path, overwrite: bool = False) -> list[Path]:
     """Write ``n_sequences`` JND sequences (reference, level ladder, params.json) under ``out``."""
     from earshot.data.perturb import PERTURBATIONS
 
-    unknown = set(cfg) - GENERATE_KEYS
-    if unknown or "clips" not in cfg:
-        raise ConfigError(f"generate: needs 'clips'; unknown keys {sorted(unknown)}; allowed {sorted(GENERATE_KEYS)}")
+    _check_keys(cfg, GENERATE_KEYS)
     names = list(cfg.get("perturbations", ["white", "mp3", "reverb", "eq"]))
     for name in names:
         if name not in PERTURBATIONS:
             raise ConfigError(f"generate.perturbations: unknown {name!r}; known: {sorted(PERTURBATIONS)}")
     n_seq, n_levels = int(cfg.get("n_sequences", 8)), int(cfg.get("n_levels", 16))
-    sr, seed = int(cfg.get("sample_rate", 16000)), int(cfg.get("seed", 0))
-    n, top = int(round(float(cfg.get("seconds", 1.0)) * sr)), float(cfg.get("max_strength", 1.0))
-    if n_levels < 3 or n_seq < 1 or n < 1 or not 0 < top <= 1:
-        raise ConfigError("generate: need n_levels >= 3, n_sequences >= 1, seconds > 0, 0 < max_strength <= 1")
+    sr, seed, n = _sizes(cfg)
+    top = float(cfg.get("max_strength", 1.0))
+    if n_levels < 3 or n_seq < 1 or not 0 < top <= 1:
+        raise ConfigError("generate: need n_levels >= 3, n_sequences >= 1, 0 < max_strength <= 1")
     existing = [out / f"seq_{i:03d}" for i in range(n_seq) if (out / f"seq_{i:03d}").exists()]
     if existing and not overwrite:
         raise ConfigError(f"{existing[0]} exists; pass --overwrite to generate the ladders again")

@@ -166,6 +166,31 @@ class TemporaryPostgres:
         self.stop()
 
 
+def make_load_experiment(root, *, answers_per_participant: int = 40) -> Path:
+    """Write a synthetic A/B experiment for load tests under ``root``; returns its YAML path.
+
+    Two items of nine 0.1 s tones (72 comparisons), no volume check, rate limits high enough
+    for simulated participants that answer as fast as the server replies.
+    """
+    import numpy as np
+    import soundfile as sf
+    import yaml
+
+    root = Path(root)
+    t = np.arange(1600) / 16000
+    for item in ("a", "b"):
+        (root / "ab" / item).mkdir(parents=True, exist_ok=True)
+        for c in range(9):
+            sf.write(str(root / "ab" / item / f"c{c}.wav"), 0.1 * np.sin(2 * np.pi * (200 + 50 * c) * t), 16000)
+    fast = {"api_per_second": 1e4, "api_burst": 1e4, "audio_per_second": 1e4, "audio_burst": 1e4,
+            "join_per_minute": 1e6}
+    cfg = {"name": "load", "type": "ab", "stimuli": "ab", "volume_check": False,
+           "items_per_participant": min(answers_per_participant, 72), "rate_limit": fast}
+    path = root / "load.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
 def run_load_test(experiment, db: str, *, participants: int = 50, answers: int = 2000,
                   duplicate_every: int = 10, seed: int = 0):
     """Serve ``experiment`` on ``db`` in a child process, run `loadtest.simulate`, count in the DB."""

@@ -70,3 +70,45 @@ def test_mushra_anchor(tmp_path):
     assert band_db(anchor, 0, 3000) == pytest.approx(band_db(noise, 0, 3000), abs=0.5)
     assert band_db(anchor, 5000, 8000) < band_db(noise, 5000, 8000) - 40
     assert sorted(load_experiment(tmp_path / "m.yaml").items[1].files) == ["anchor", "codec", "reference"]
+
+
+def test_generated_mushra_items(tmp_path):
+    write(tmp_path / "clean" / "a.wav", np.concatenate([tone(300), tone(600), tone(900)]))
+    cfg = {"name": "gen", "type": "mushra", "stimuli": "items",
+           "generate": {"clips": "clean", "n_items": 2, "seconds": 0.3, "seed": 1,
+                        "conditions": {"noisy": {"type": "white", "strength": 0.9},
+                                       "dark": {"type": "lowpass", "strength": 0.8}}}}
+    (tmp_path / "gen.yaml").write_text(yaml.safe_dump(cfg))
+    written = prepare_experiment(tmp_path / "gen.yaml")
+    assert len(written) == 2 * (1 + 2 + 1) + 2  # reference, conditions, params.json; then anchors
+    exp = load_experiment(tmp_path / "gen.yaml")
+    assert [sorted(it.files) for it in exp.items] == [["anchor", "dark", "noisy", "reference"]] * 2
+    meta = json.loads((tmp_path / "items" / "item_000" / "params.json").read_text())
+    assert meta["conditions"]["noisy"]["type"] == "white" and meta["conditions"]["noisy"]["strength"] == 0.9
+    ref, _ = sf.read(exp.files[exp.items[0].files["reference"]])
+    noisy, _ = sf.read(exp.files[exp.items[0].files["noisy"]])
+    assert ref.size == noisy.size == int(0.3 * SR) and not np.allclose(ref, noisy)
+    cfg["generate"]["conditions"]["anchor2"] = {"type": "white"}
+    (tmp_path / "gen.yaml").write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match="reserved"):
+        prepare_experiment(tmp_path / "gen.yaml", overwrite=True)
+
+
+def test_example_configs_are_valid():
+    from pathlib import Path
+
+    from earshot.data.perturb import PERTURBATIONS
+    from earshot.listening import experiment, prepare
+
+    files = sorted((Path(__file__).parents[2] / "configs" / "listening").glob("*.yaml"))
+    assert {f.stem for f in files} >= {"jnd-speech", "mushra-codecs", "ab-speech"}
+    for f in files:
+        raw = yaml.safe_load(f.read_text())
+        assert experiment.SLUG.match(raw["name"]) and raw["name"] == f.stem
+        assert set(raw) <= experiment._KEYS[raw["type"]], f
+        gen = raw["generate"]
+        if raw["type"] == "jnd":
+            assert set(gen) <= prepare.GENERATE_KEYS and set(gen["perturbations"]) <= set(PERTURBATIONS)
+        else:
+            assert set(gen) <= prepare.ITEM_KEYS
+            assert {c["type"] for c in gen["conditions"].values()} <= set(PERTURBATIONS) | {"clean"}
