@@ -135,6 +135,9 @@ class Trainer:
             ema.module.to(fabric.device)
         wrapped = {}
         for key, module in raw.items():
+            if not any(p.requires_grad for p in module.parameters()):
+                wrapped[key] = fabric.to_device(module)  # frozen: nothing for DDP to synchronise
+                continue
             wrapped[key] = fabric.setup_module(module)
             for method in getattr(recipe, "forward_methods", {}).get(key, ()):
                 wrapped[key].mark_forward_method(method)
