@@ -36,10 +36,11 @@ class EmulatorFeatures:
     """An emulator's output and its intermediate activations.
 
     ``output``: spectral ``(batch, 1, freq, frames)`` normalised log magnitude in [0, 1], or time
-    ``(batch, 1, samples)`` waveform. ``activations``: layer name -> tensor, in network order.
+    ``(batch, 1, samples)`` waveform; None when `features` stopped early (``output=False``).
+    ``activations``: layer name -> tensor, in network order.
     """
 
-    output: torch.Tensor
+    output: torch.Tensor | None
     activations: dict[str, torch.Tensor]
 
 
@@ -65,8 +66,6 @@ class SpectralEmulator(nn.Module):
     ``2**levels`` inside and cropped back. ``eps`` keeps the magnitude's gradient finite at
     silence; ``logit_eps`` bounds the input to the logit.
     """
-
-    kind = "spectral"
 
     def __init__(self, *, sample_rate: int = 16000, n_fft: int = 1024, hop_length: int = 512,
                  levels: int = 5, base_filters: int = 32, max_filters: int | None = None,
@@ -152,7 +151,7 @@ class SpectralEmulator(nn.Module):
             if f"enc{i + 1}" in wanted:
                 acts[f"enc{i + 1}"] = h
             if not output and i >= last:
-                return EmulatorFeatures(z, acts)
+                return EmulatorFeatures(None, acts)
         for j, block in enumerate(self.up):
             if j > 0:
                 h = torch.cat([h, skips[self.levels - 1 - j]], dim=1)
@@ -161,7 +160,7 @@ class SpectralEmulator(nn.Module):
             if name in wanted and j < self.levels - 1:
                 acts[name] = h
             if not output and self.levels + j >= last:
-                return EmulatorFeatures(z, acts)
+                return EmulatorFeatures(None, acts)
         zin = z[:, :, : self.n_fft // 2].clamp(self.logit_eps, 1 - self.logit_eps)
         y = torch.sigmoid(h[..., :frames] + torch.logit(zin))
         y = torch.cat([y, y[:, :, -1:]], dim=2)
@@ -187,8 +186,6 @@ class TimeEmulator(nn.Module):
     untrained net is the identity and learns the codec's change; ``atanh_eps`` bounds the input).
     The input is padded to a multiple of ``2**levels`` inside and cropped back.
     """
-
-    kind = "time"
 
     def __init__(self, *, sample_rate: int = 16000, levels: int = 8, filters: int = 32, growth: int = 0,
                  down_kernel: int = 15, up_kernel: int = 9, atanh_eps: float = 1e-4):
@@ -242,20 +239,20 @@ class TimeEmulator(nn.Module):
             if f"enc{i + 1}" in wanted:
                 acts[f"enc{i + 1}"] = h
             if not output and i >= last:
-                return EmulatorFeatures(x, acts)
+                return EmulatorFeatures(None, acts)
             h = h[..., ::2]
         h = self.bottleneck(h)
         if "bottleneck" in wanted:
             acts["bottleneck"] = h
         if not output and self.levels >= last:
-            return EmulatorFeatures(x, acts)
+            return EmulatorFeatures(None, acts)
         for j in range(self.levels):
             h = self.up[j](h)
             h = self.merge[j](torch.cat([h, skips[self.levels - 1 - j]], dim=1))
             if f"dec{j + 1}" in wanted:
                 acts[f"dec{j + 1}"] = h
             if not output and self.levels + 1 + j >= last:
-                return EmulatorFeatures(x, acts)
+                return EmulatorFeatures(None, acts)
         xin = x.clamp(-1 + self.atanh_eps, 1 - self.atanh_eps)
         y = torch.tanh(self.out(h)[..., :n] + torch.atanh(xin))
         return EmulatorFeatures(y, acts)

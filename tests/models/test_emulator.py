@@ -54,7 +54,7 @@ def test_early_stop_matches_full_run(rng):
     for net in (tiny_spectral(), tiny_time()):
         full = net.features(x)
         part = net.features(x, layers=["enc1", "enc2"], output=False)
-        assert set(part.activations) == {"enc1", "enc2"}
+        assert set(part.activations) == {"enc1", "enc2"} and part.output is None
         for name, act in part.activations.items():
             assert torch.equal(act, full.activations[name])
 

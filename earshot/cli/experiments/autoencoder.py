@@ -139,6 +139,10 @@ def run(args) -> int:
     if not (Path(args.corpus) / "manifest.json").is_file():
         raise ConfigError(f"corpus {args.corpus} not found; build it with `earshot corpus build`")
     args.out.mkdir(parents=True, exist_ok=True)
+    from earshot.train.recipes.autoencoder import band_limited_files
+
+    for split in ("train", "valid"):  # load (cached) before the clock starts: every model gets the same
+        band_limited_files(args.corpus, ("speech", "music"), split, 16000, args.lowpass)
     models, cpu = {}, {}
     for name in args.models:
         print(f"training {LABELS[name]} ({MODELS[name]}), {args.steps} steps", file=sys.stderr)
