@@ -94,3 +94,14 @@ def test_gradients_reach_encoder_and_decoder():
     (out.audio.pow(2).mean() + out.commit_loss).backward()
     assert model.encoder.net[0].weight.grad.abs().sum() > 0
     assert model.decoder.net[-1].weight.grad.abs().sum() > 0
+
+
+def test_quantizer_bypass_for_warm_up():
+    model = tiny()
+    x = 0.1 * torch.randn(2, 1, 700)
+    out = model(x, quantize=False)
+    assert out.audio.shape == x.shape and out.codes.shape == (2, 0, 3) and out.commit_loss == 0
+    assert not bool(model.quantizer.layers[0].initialized)       # the codebooks were not touched
+    with torch.no_grad():
+        direct = model.synthesize(model.embed(x))[..., :700]
+    assert torch.equal(out.audio, direct)

@@ -104,7 +104,7 @@ def test_engine_trains_gan_and_denoising_then_exports(tmp_path):
         "recipe.sample_rate": "16000", "recipe.channels": "2", "recipe.dim": "4", "recipe.n_quantizers": "4",
         "recipe.codebook_size": "16", "recipe.wave_channels": "2", "recipe.wave_max_channels": "8",
         "recipe.stft_channels": "2", "recipe.segment_seconds": "0.2", "recipe.denoise": "true",
-        "recipe.valid_kbps": "0.4",
+        "recipe.valid_kbps": "0.4", "recipe.quantizer_warmup": "1",
     }
     cfg = build_config("codec", recipe.config_class, train_defaults=recipe.train_defaults, overrides=overrides)
     result = train(cfg, tmp_path / "run")

@@ -125,12 +125,20 @@ class SoundStream(nn.Module):
         audio = self.synthesize(self.quantizer.decode(codes), denoise)
         return audio if length is None else audio[..., :length]
 
-    def forward(self, audio: torch.Tensor, n_quantizers=None, *, denoise=False) -> CodecOutput:
+    def forward(self, audio: torch.Tensor, n_quantizers=None, *, denoise=False, quantize: bool = True) -> CodecOutput:
         """Encode, quantize and decode ``(B, 1, T)``; returns a :class:`CodecOutput` of length ``T``.
 
         ``n_quantizers`` ``None`` draws per-example stages (quantizer dropout) in training mode
         and uses all stages in eval mode; ``denoise`` a bool or ``(B,)`` tensor of flags.
+        ``quantize=False`` bypasses the RVQ (an autoencoder warm-up before the codebooks are
+        initialised; ``codes`` is then empty and ``commit_loss`` zero).
         """
+        if not quantize:
+            z = self.embed(audio, denoise)
+            out = self.synthesize(z, denoise)[..., : audio.shape[-1]]
+            none = torch.zeros(audio.shape[0], 0, z.shape[-1], dtype=torch.long, device=z.device)
+            return CodecOutput(audio=out, codes=none, commit_loss=z.new_zeros(()),
+                               n_quantizers=torch.zeros(audio.shape[0], dtype=torch.long, device=z.device))
         q = self.quantizer(self.embed(audio, denoise), n_quantizers)
         out = self.synthesize(q.quantized, denoise)[..., : audio.shape[-1]]
         return CodecOutput(audio=out, codes=q.codes, commit_loss=q.commit_loss, n_quantizers=q.n_quantizers)

@@ -40,6 +40,7 @@ class CodecConfig:
     quantizer_dropout: float = 1.0
     min_quantizers: int = 1
     dead_threshold: float = 0.01
+    quantizer_warmup: int = 0   # first steps train encoder+decoder without the RVQ (0 = paper)
     # adversaries (MelGAN waveform discriminator at 3 scales; STFT discriminator 1024/256)
     adversarial: bool = True
     adversarial_kind: str = "hinge"
@@ -171,7 +172,8 @@ class CodecRecipe(Recipe):
 
     def training_step(self, models, batch, ctx: StepContext):
         losses = self._losses(ctx.device)
-        out = self._gen(models)(batch["input"], denoise=batch["denoise"])
+        quantize = ctx.step >= self.config.quantizer_warmup
+        out = self._gen(models)(batch["input"], denoise=batch["denoise"], quantize=quantize)
         terms = {"rec": losses._rec(out.audio, batch["target"]), "commit": out.commit_loss}
         if losses._extra is not None:
             terms["extra"] = losses._extra(out.audio, batch["target"])
@@ -193,7 +195,8 @@ class CodecRecipe(Recipe):
 
         gen = self._gen(models)
         n_q = gen.quantizers_for_kbps(self.config.valid_kbps)
-        out = gen(batch["input"], n_q, denoise=batch["denoise"])
+        ready = bool(gen.quantizer.layers[0].initialized)  # not yet during a quantizer warm-up
+        out = gen(batch["input"], n_q, denoise=batch["denoise"], quantize=ready)
         target = batch["target"]
         return {"rec": self._losses(target.device)._rec(out.audio, target),
                 "mel_distance": mel_distance(out.audio, target, self.config.sample_rate),
@@ -201,7 +204,8 @@ class CodecRecipe(Recipe):
 
     def examples(self, models, batch):
         gen = self._gen(models)
-        out = gen(batch["input"][:1], gen.quantizers_for_kbps(self.config.valid_kbps), denoise=batch["denoise"][:1])
+        out = gen(batch["input"][:1], gen.quantizers_for_kbps(self.config.valid_kbps), denoise=batch["denoise"][:1],
+                  quantize=bool(gen.quantizer.layers[0].initialized))
         return {"input": batch["input"][0], "decoded": out.audio[0], "target": batch["target"][0]}
 
     def export(self, models):
