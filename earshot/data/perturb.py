@@ -17,7 +17,6 @@ griffinlim (phase lost and re-estimated), chain (several of the above).
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 import numpy as np
 import torch
