@@ -37,7 +37,8 @@ class BatchResult:
     def exit_code(self) -> int:
         return 1 if self.failed else 0
 
-    def report(self, stream=sys.stderr) -> None:
+    def report(self, stream=None) -> None:
+        stream = stream or sys.stderr  # resolved per call: sys.stderr may be replaced after import
         for item, reason in self.failed:
             print(f"skipped {item}: {reason}", file=stream)
         print(f"{len(self.done)} done, {len(self.failed)} skipped", file=stream)
