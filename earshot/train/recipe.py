@@ -61,7 +61,8 @@ The hooks
 - ``training_step(models, batch, ctx) -> dict[str, Tensor]``: named scalar loss terms. The
   engine multiplies each by ``train.loss_weights.get(name, 1.0)`` and sums (or, with
   ``train.balancer``, balances the gradient norms) and logs every term. A weight of 0 logs a
-  term without training on it. ``models`` are the wrapped modules (autocast on GPU; outputs come
+  term without training on it (a recipe may also skip computing it). A name in
+  ``loss_weights`` with a non-zero weight that the recipe never returns is an error (a typo). ``models`` are the wrapped modules (autocast on GPU; outputs come
   back float32). In GAN mode ``ctx.adversary_active`` says whether to add adversarial and
   feature-matching terms (False during ``train.adversary_start`` warm-up steps).
 - ``discriminator_step(models, batch, ctx) -> dict[str, Tensor]`` (GAN only): the

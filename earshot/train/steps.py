@@ -127,7 +127,7 @@ class StepRunner:
 
     def _check_weight_names(self) -> None:
         self._checked = True
-        unknown = set(self.weights) - self._seen
+        unknown = {k for k, w in self.weights.items() if w != 0} - self._seen  # weight 0: may be skipped
         if unknown:
             raise ConfigError(
                 f"train.loss_weights names {sorted(unknown)}, but recipe {self.recipe.name} returned only "
