@@ -86,117 +86,149 @@ def _per_item(t: torch.Tensor, items: int) -> torch.Tensor:
     return t.reshape(items, -1)
 
 
-class _SpectralDistance(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, xp, yp, window, fb, n_fft, hop, terms, items):
-        rows, length = xp.shape
-        spec = _spectrum(torch.cat([xp, yp]), window, n_fft, hop)
-        re, im = spec.real, spec.imag
-        mag = (re * re).addcmul_(im, im)
-        if terms.power_eps > 0:
-            mag.clamp_min_(terms.power_eps)
-        mag.sqrt_()
-        s = mag if fb is None else torch.matmul(mag, fb.t())
-        sx, sy = s[:rows], s[rows:]
-        loss = xp.new_zeros(items)
-        extra = {}
+def _magnitude(spec: torch.Tensor, power_eps: float) -> torch.Tensor:
+    """``sqrt(max(re^2 + im^2, power_eps))`` in three passes (cheaper than ``abs`` of a complex tensor)."""
+    re, im = spec.real, spec.imag
+    mag = (re * re).addcmul_(im, im)
+    if power_eps > 0:
+        mag.clamp_min_(power_eps)
+    return mag.sqrt_()
+
+
+def _distance(sx: torch.Tensor, sy: torch.Tensor, terms: DistanceTerms, items: int):
+    """Per-item distance ``(items,)`` and the small tensors its gradient needs."""
+    loss = sx.new_zeros(items)
+    extra = {}
+    if terms.sc or terms.lin_l1 or terms.lin_mse:
+        diff = _per_item(sx - sy, items)
         if terms.sc:
-            nd = torch.linalg.vector_norm(_per_item(sx - sy, items), dim=1)
+            nd = torch.linalg.vector_norm(diff, dim=1)
             ny_raw = torch.linalg.vector_norm(_per_item(sy, items), dim=1)
             ny = ny_raw.clamp_min(terms.sc_eps)
             loss += terms.sc * nd / ny
             extra.update(nd=nd, ny=ny, ny_clamped=ny_raw < terms.sc_eps)
-        if terms.lin_l1 or terms.lin_mse:
-            diff = _per_item(sx - sy, items)
-            if terms.lin_l1:
-                loss += terms.lin_l1 * diff.abs().mean(1)
-            if terms.lin_mse:
-                loss += terms.lin_mse * diff.square().mean(1)
-        if terms.uses_log:
-            if terms.log_floor > 0:
-                e = torch.log(sx.clamp_min(terms.log_floor) / sy.clamp_min(terms.log_floor))
-            else:
-                e = torch.log(sx / sy)
-            if terms.log_l1:
-                loss += terms.log_l1 * _per_item(e, items).abs().mean(1)
-            if terms.log_mse:
-                loss += terms.log_mse * _per_item(e, items).square().mean(1)
-                extra.update(e=e)
-            if terms.log_l2:
-                r = torch.sqrt(e.square().sum(-1, keepdim=True) + terms.l2_eps)
-                r0 = torch.tensor(terms.l2_eps, dtype=r.dtype, device=r.device).sqrt()
-                loss += terms.log_l2 * _per_item(r - r0, items).mean(1)
-                extra.update(e=e, r=r)
-        ctx.cfg = (n_fft, hop, terms, items, rows, length, extra)
-        ctx.save_for_backward(spec, mag, s if fb is not None else None, window, fb)
+        if terms.lin_l1:
+            loss += terms.lin_l1 * diff.abs().mean(1)
+        if terms.lin_mse:
+            loss += terms.lin_mse * diff.square().mean(1)
+    if terms.uses_log:
+        f = terms.log_floor
+        e = torch.log(sx.clamp_min(f) / sy.clamp_min(f)) if f > 0 else torch.log(sx / sy)
+        if terms.log_l1:
+            loss += terms.log_l1 * _per_item(e, items).abs().mean(1)
+        if terms.log_mse:
+            loss += terms.log_mse * _per_item(e, items).square().mean(1)
+            extra.update(e=e)
+        if terms.log_l2:
+            r = torch.sqrt(e.square().sum(-1, keepdim=True) + terms.l2_eps)
+            r0 = torch.tensor(terms.l2_eps, dtype=r.dtype, device=r.device).sqrt()
+            loss += terms.log_l2 * _per_item(r - r0, items).mean(1)
+            extra.update(e=e, r=r)
+    return loss, extra
+
+
+class _SpectralDistance(torch.autograd.Function):
+    """Saves the padded signals and the target's (mel) magnitudes only; the backward pass
+    recomputes the input's spectrum (one extra FFT) instead of keeping complex spectra alive."""
+
+    @staticmethod
+    def forward(ctx, xp, yp, window, fb, n_fft, hop, terms, items):
+        rows = xp.shape[0]
+        spec = _spectrum(torch.cat([xp, yp]), window, n_fft, hop)
+        mag_x, mag_y = _magnitude(spec[:rows], terms.power_eps), _magnitude(spec[rows:], terms.power_eps)
+        del spec
+        if fb is not None:
+            mag_x, mag_y = torch.matmul(mag_x, fb.t()), torch.matmul(mag_y, fb.t())
+        loss, extra = _distance(mag_x, mag_y, terms, items)
+        ctx.cfg = (n_fft, hop, terms, items, extra)
+        ctx.save_for_backward(xp, yp, window, fb, mag_x if fb is not None else None, mag_y)
         return loss
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
-        n_fft, hop, terms, items, rows, length, extra = ctx.cfg
-        spec, mag, s, window, fb = ctx.saved_tensors
-        if s is None:
-            s = mag
-        sx, sy = s[:rows], s[rows:]
+        n_fft, hop, terms, items, extra = ctx.cfg
+        xp, yp, window, fb, sx, sy = ctx.saved_tensors
         want = ctx.needs_input_grad[:2]
-        grads = [None, None]
+        spec_x = mag_x = None
+        if want[0] or fb is None:
+            spec_x = _spectrum(xp, window, n_fft, hop)
+            mag_x = _magnitude(spec_x, terms.power_eps)
+        if fb is None:
+            sx = mag_x
         d_sx, d_sy = _grad_spectrogram(grad, sx, sy, terms, items, extra, want)
-        floor = torch.tensor(terms.power_eps, dtype=mag.dtype).sqrt().item()
-        for k, d_s in enumerate((d_sx, d_sy)):
+        floor = torch.tensor(terms.power_eps, dtype=xp.dtype).sqrt().item()
+        half_window = window * 0.5
+        grads = [None, None]
+        for k, (d_s, sig) in enumerate(((d_sx, xp), (d_sy, yp))):
             if d_s is None:
                 continue
-            part = slice(0, rows) if k == 0 else slice(rows, 2 * rows)
-            d_mag = d_s if fb is None else torch.matmul(d_s, fb)
-            m = mag[part]
-            scale = d_mag.div_(m)
-            scale.masked_fill_(m <= floor, 0.0)
-            g = _overlap_add(spec[part] * scale, window * 0.5, n_fft, hop)
-            grads[k] = torch.nn.functional.pad(g, (0, length - g.shape[-1]))
+            if k == 0:
+                spec, mag = spec_x, mag_x
+            else:
+                spec = _spectrum(yp, window, n_fft, hop)
+                mag = sy if fb is None else _magnitude(spec, terms.power_eps)
+            scale = (d_s if fb is None else torch.matmul(d_s, fb)).div_(mag)
+            scale.masked_fill_(mag <= floor, 0.0)
+            # complex * real promotes element by element (slow); a complex copy of scale is 6x faster
+            g = _overlap_add(spec.mul_(scale.to(spec.dtype)), half_window, n_fft, hop)
+            grads[k] = torch.nn.functional.pad(g, (0, sig.shape[-1] - g.shape[-1]))
         return grads[0], grads[1], None, None, None, None, None, None
 
 
 def _grad_spectrogram(grad, sx, sy, terms, items, extra, want):
-    """Gradients of the summed, ``grad``-weighted per-item distance w.r.t. ``S_x`` and ``S_y``."""
+    """Gradients of ``sum_b grad_b * distance_b`` w.r.t. ``S_x`` and ``S_y`` (None where not wanted).
+
+    Terms odd in ``S_x - S_y`` share one buffer (``odd``); the y gradient is its negative.
+    """
     shape = sx.shape
     sxi, syi = _per_item(sx, items), _per_item(sy, items)
     count = sxi.shape[1]
-    d_x = torch.zeros_like(sxi) if want[0] else None
-    d_y = torch.zeros_like(syi) if want[1] else None
+    tiny = torch.finfo(sx.dtype).tiny
     diff = sxi - syi
+    odd = None
+
+    def add(buf, t, c):
+        return t * c[:, None] if buf is None else buf.addcmul_(t, c[:, None])
+
     if terms.sc:
         nd, ny = extra["nd"], extra["ny"]
-        c = torch.where(nd > 0, terms.sc * grad / (nd * ny).clamp_min(torch.finfo(nd.dtype).tiny), 0.0)[:, None]
-        if d_x is not None:
-            d_x += c * diff
-        if d_y is not None:
-            c2 = torch.where(extra["ny_clamped"], 0.0, terms.sc * grad * nd / ny**3)[:, None]
-            d_y -= c * diff + c2 * syi
+        c_sc = torch.where(nd > 0, terms.sc * grad / (nd * ny).clamp_min(tiny), 0.0)
+        odd = add(odd, diff, c_sc)
     sign = torch.sign(diff) if (terms.lin_l1 or terms.log_l1) else None
-    if terms.lin_l1 or terms.lin_mse:
-        c = (terms.lin_l1 * grad / count)[:, None] * sign if terms.lin_l1 else 0.0
-        if terms.lin_mse:
-            c = c + (2.0 * terms.lin_mse * grad / count)[:, None] * diff
-        if d_x is not None:
-            d_x += c
-        if d_y is not None:
-            d_y -= c
-    if terms.uses_log:
-        d_log = torch.zeros_like(sxi)
-        if terms.log_l1:
-            d_log += (terms.log_l1 * grad / count)[:, None] * sign
-        if terms.log_mse:
-            d_log += _per_item(extra["e"], items) * (2.0 * terms.log_mse * grad / count)[:, None]
-        if terms.log_l2:
-            e, r = extra["e"], extra["r"]
-            frames = r.numel() // items
-            d_log += _per_item((e / r), items) * (terms.log_l2 * grad / frames)[:, None]
-        f = terms.log_floor
-        if d_x is not None:
-            d_x += torch.where(sxi > f, d_log / sxi, 0.0)
-        if d_y is not None:
-            d_y -= torch.where(syi > f, d_log / syi, 0.0)
-    return (None if d_x is None else d_x.reshape(shape)), (None if d_y is None else d_y.reshape(shape))
+    if terms.lin_l1:
+        odd = add(odd, sign, terms.lin_l1 * grad / count)
+    if terms.lin_mse:
+        odd = add(odd, diff, 2.0 * terms.lin_mse * grad / count)
+    d_log = None                                  # gradient w.r.t. log S_x (= minus w.r.t. log S_y)
+    if terms.log_l1:
+        d_log = sign.mul_((terms.log_l1 * grad / count)[:, None])
+    if terms.log_mse:
+        d_log = add(d_log, _per_item(extra["e"], items), 2.0 * terms.log_mse * grad / count)
+    if terms.log_l2:
+        frames = extra["r"].numel() // items
+        d_log = add(d_log, _per_item(extra["e"] / extra["r"], items), terms.log_l2 * grad / frames)
+    d_x = d_y = None
+    if want[0]:
+        d_x = _with_log(odd.clone() if (want[1] and odd is not None) else odd, d_log, sxi, terms.log_floor, 1.0)
+    if want[1]:
+        d_y = _with_log(None if odd is None else odd.neg_(), d_log, syi, terms.log_floor, -1.0)
+        if terms.sc:
+            c2 = torch.where(extra["ny_clamped"], 0.0, terms.sc * grad * extra["nd"] / extra["ny"] ** 3)
+            d_y.addcmul_(syi, c2[:, None], value=-1.0)
+    return tuple(None if d is None else d.reshape(shape) for d in (d_x, d_y))
+
+
+def _with_log(buf, d_log, s, floor, sign):
+    """``buf + sign * d_log / s`` (zero where ``s`` is at or below the log floor); zeros if both are None."""
+    if d_log is None:
+        return torch.zeros_like(s) if buf is None else buf
+    if floor > 0:
+        term = torch.where(s > floor, d_log / s, 0.0)
+        return term.mul_(sign) if buf is None else buf.add_(term, alpha=sign)
+    if buf is None:
+        return (d_log / s).mul_(sign)
+    return buf.addcdiv_(d_log, s, value=sign)
 
 
 def spectral_distance(x: torch.Tensor, y: torch.Tensor, *, n_fft: int, hop_length: int,
