@@ -181,22 +181,21 @@ def part_a(dataset, scorers: dict) -> dict:
     return out
 
 
-def _perturb(clean: torch.Tensor, name: str, strength: float, seed: int) -> torch.Tensor:
+def _perturb(clean: torch.Tensor, perts: dict, name: str, strength: float, seed: int) -> torch.Tensor:
     from earshot.data.jnd import render
-    from earshot.data.perturb import PERTURBATIONS
 
-    params = PERTURBATIONS[name]().sample(float(strength), np.random.default_rng(seed))
-    return render(clean, SR, [name], [params])
+    params = perts[name].sample(float(strength), np.random.default_rng(seed))
+    return render(clean, SR, [name], [params], perts)
 
 
-def part_b(clips: list[torch.Tensor], names: list[str], n_strengths: int, scorers: dict, seed: int) -> dict:
+def part_b(clips: list[torch.Tensor], perts: dict, n_strengths: int, scorers: dict, seed: int) -> dict:
     """Per type: Spearman(distance, strength) per clip, averaged over clips."""
     strengths = np.linspace(0.1, 1.0, n_strengths)
     out = {}
-    for name in tqdm(names, desc="(b) perturbation types", file=sys.stderr):
+    for name in tqdm(list(perts), desc="(b) perturbation types", file=sys.stderr):
         per_metric: dict[str, list[float]] = {}
         for c, clean in enumerate(clips):
-            degraded = torch.stack([_perturb(clean, name, s, seed + c) for s in strengths])
+            degraded = torch.stack([_perturb(clean, perts, name, s, seed + c) for s in strengths])
             ref = clean[None].expand_as(degraded).contiguous()
             for metric, d in distances(scorers, degraded, ref).items():
                 per_metric.setdefault(metric, []).append(spearman(strengths, d))
@@ -204,7 +203,7 @@ def part_b(clips: list[torch.Tensor], names: list[str], n_strengths: int, scorer
     return out
 
 
-def part_c(clips: list[torch.Tensor], names: list[str], n: int, scorers: dict, seed: int) -> dict:
+def part_c(clips: list[torch.Tensor], perts: dict, n: int, scorers: dict, seed: int) -> dict:
     """Spearman of -distance with PESQ and with STOI over random degradations of held-out speech."""
     from earshot.metrics import pesq, stoi
 
@@ -212,8 +211,8 @@ def part_c(clips: list[torch.Tensor], names: list[str], n: int, scorers: dict, s
     ref_list, deg_list, kinds = [], [], []
     for i in range(n):
         clean = clips[i % len(clips)]
-        name = str(rng.choice(names))
-        deg_list.append(_perturb(clean, name, float(rng.uniform(0.05, 1.0)), int(rng.integers(2**31 - 1))))
+        name = str(rng.choice(list(perts)))
+        deg_list.append(_perturb(clean, perts, name, float(rng.uniform(0.05, 1.0)), int(rng.integers(2**31 - 1))))
         ref_list.append(clean)
         kinds.append(name)
     ref, deg = torch.stack(ref_list), torch.stack(deg_list)
@@ -276,7 +275,7 @@ def markdown(results: dict) -> str:
 
 
 def run(args) -> int:
-    from earshot.data.jnd import DEFAULT_PERTURBATIONS
+    from earshot.data.jnd import DEFAULT_PERTURBATIONS, perturbations
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -290,8 +289,9 @@ def run(args) -> int:
     results = {"weights": weights, "skipped": skipped, "judgments": pairs.manifest.get("judgments"),
                "a": part_a(pairs, scorers)}
     clips = _clips(args.corpus, max(args.clips, 8), args.seconds, args.seed)
-    results["b"] = part_b(clips[:args.clips], names, args.strengths, scorers, args.seed)
-    results["c"] = part_c(clips, names, args.degradations, scorers, args.seed + 1)
+    perts = perturbations(names, corpus=args.corpus, split="test")
+    results["b"] = part_b(clips[:args.clips], perts, args.strengths, scorers, args.seed)
+    results["c"] = part_c(clips, perts, args.degradations, scorers, args.seed + 1)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)
     (out / "results.md").write_text(table)

@@ -81,7 +81,7 @@ def evaluate(models: dict, args) -> dict:
 
     sr = 16000
     data = NoisySpeech(args.corpus, split="test", seconds=args.test_seconds, sample_rate=sr, seed=args.seed + 1000,
-                       vary=False)
+                       vary=False, items=args.test_items)
     n = min(args.test_items, len(data))
     items = [data[i] for i in range(n)]
     clean = torch.stack([it["clean"] for it in items])

@@ -26,6 +26,7 @@ class DenoiserConfig:
     seconds: float = 1.0
     snr_low: float = -5.0
     snr_high: float = 15.0
+    train_items: int = 1024       # speech excerpts per epoch
     valid_items: int = 16
     n_fft: int = 512
     hop_length: int = 128
@@ -38,15 +39,16 @@ class DenoiserConfig:
 class NoisySpeech(torch.utils.data.Dataset):
     """Items ``{"clean", "noisy"}`` ``(1, T)``: corpus speech plus corpus noise at a random SNR.
 
+    ``items``: excerpts per epoch (speech files drawn by length); ``None``: one per file, in order.
     The noise excerpt and SNR of item ``i`` are drawn from ``(seed, epoch, i)`` (deterministic).
     """
 
     def __init__(self, corpus: str, *, split: str, seconds: float, sample_rate: int, snr=(-5.0, 15.0),
-                 seed: int = 0, vary: bool = True):
+                 seed: int = 0, vary: bool = True, items: int | None = None):
         from earshot.data.datasets import CorpusDataset
 
         common = dict(split=split, segment_seconds=seconds, sample_rate=sample_rate)
-        self.speech = CorpusDataset(corpus, kind="speech", seed=seed, **common)
+        self.speech = CorpusDataset(corpus, kind="speech", seed=seed, items_per_epoch=items, **common)
         self.noise = CorpusDataset(corpus, kind="noise", seed=seed + 1, **common)
         self.snr, self.seed, self.vary, self.epoch = snr, seed, vary, 0
 
@@ -91,10 +93,10 @@ class DenoiserRecipe(Recipe):
     def datasets(self):
         c = self.config
         snr = (c.snr_low, c.snr_high)
-        train = NoisySpeech(c.corpus, split="train", seconds=c.seconds, sample_rate=c.sample_rate, snr=snr, seed=c.seed)
+        train = NoisySpeech(c.corpus, split="train", seconds=c.seconds, sample_rate=c.sample_rate, snr=snr,
+                            seed=c.seed, items=c.train_items)
         valid = NoisySpeech(c.corpus, split="valid", seconds=c.seconds, sample_rate=c.sample_rate, snr=snr,
-                            seed=c.seed + 7, vary=False)
-        valid = torch.utils.data.Subset(valid, range(min(c.valid_items, len(valid))))
+                            seed=c.seed + 7, vary=False, items=c.valid_items)
         return train, valid
 
     def _losses(self, device):
