@@ -90,7 +90,8 @@ def serve(args) -> int:
     for name, exp in experiments.items():
         print(f"participant link ({exp.type}): {base}/e/{name}")
     print(f"admin: {base}/admin?token={token}", flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False,
+                timeout_graceful_shutdown=3)
     return 0
 
 

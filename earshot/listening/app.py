@@ -123,7 +123,7 @@ def _participant_routes(app: FastAPI, service: ListeningService, templates, limi
         service.experiment(name)
         limits.check(limits.join[name], request.client.host if request.client else "?")
         token = service.join(name)
-        return {"token": token, "url": f"/s/{token}"}
+        return JSONResponse({"token": token, "url": f"/s/{token}"}, headers={"Cache-Control": "no-store"})
 
     def session_experiment(token: str, table: dict) -> str:
         name = service.experiment_of(token)
@@ -146,8 +146,9 @@ def _participant_routes(app: FastAPI, service: ListeningService, templates, limi
         if not idempotency_key or not KEY.match(idempotency_key):
             raise HTTPException(400, "an Idempotency-Key header of 8-64 letters, digits, '-' or '_' is required")
         session_experiment(token, limits.api)
-        return service.answer(token, body.trial, idempotency_key, body.response, replays=body.replays,
-                              elapsed_ms=body.elapsed_ms)
+        reply = service.answer(token, body.trial, idempotency_key, body.response, replays=body.replays,
+                               elapsed_ms=body.elapsed_ms)
+        return JSONResponse(reply, headers={"Cache-Control": "no-store"})
 
     @app.get("/s/{token}/audio/{trial}/{sid}")
     def audio(token: str, trial: str, sid: str):

@@ -2,9 +2,9 @@
 
 - `AppServer`: ``earshot listen serve`` in a child process on a free loopback port; waits
   until ``/healthz`` answers; stopped on exit.
-- `TemporaryPostgres`: ``initdb`` into a temporary folder and ``postgres`` on a loopback port
-  (as the ``postgres`` user when we are root, since PostgreSQL refuses to run as root); a
-  fresh database; everything removed on exit. Binaries from ``$EARSHOT_PG_BIN`` or
+- `TemporaryPostgres`: ``initdb`` into a temporary folder and ``pg_ctl start`` on a loopback
+  port (as the ``postgres`` user, through ``runuser``, when we are root, since PostgreSQL
+  refuses to run as root); a fresh database; stopped and removed on exit. Binaries from ``$EARSHOT_PG_BIN`` or
   /usr/lib/postgresql/<version>/bin (Debian's ``postgresql`` package).
 """
 
@@ -34,12 +34,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None) -> None:
+def _wait(predicate, timeout: float, what: str) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
-        if proc is not None and proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else ""
-            raise RuntimeError(f"{what} exited with status {proc.returncode}:\n{out}")
         if predicate():
             return
         time.sleep(0.1)
@@ -106,7 +103,11 @@ def postgres_bin() -> Path:
 
 
 class TemporaryPostgres:
-    """A PostgreSQL server of our own on a loopback port; ``url`` is its SQLAlchemy URL."""
+    """A PostgreSQL server of our own on a loopback port; ``url`` is its SQLAlchemy URL.
+
+    Started and stopped with ``pg_ctl`` (which waits for the server), so no server outlives us
+    when a signal would have stopped only a wrapper process.
+    """
 
     def __init__(self, *, timeout: float = 60.0):
         self.bin = postgres_bin()
@@ -120,15 +121,14 @@ class TemporaryPostgres:
             uid, gid = pwd.getpwnam("postgres")[2:4]
             for p in (self.dir, self.sock):
                 os.chown(p, uid, gid)
-        self.proc = None
+        self.started = False
         try:
             self._run([self.bin / "initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "--no-sync",
                        "-E", "UTF8", "--locale", "C"])
-            self.proc = subprocess.Popen(
-                self._as_user([self.bin / "postgres", "-D", self.data, "-p", str(self.port), "-h", "127.0.0.1",
-                               "-k", self.sock, "-c", "max_connections=200"]),
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            _wait(self._ready, timeout, "postgres", self.proc)
+            options = f"-p {self.port} -h 127.0.0.1 -k {self.sock} -c max_connections=200"
+            self._run([self.bin / "pg_ctl", "start", "-D", self.data, "-w", "-t", str(int(timeout)),
+                       "-l", self.dir / "server.log", "-o", options])
+            self.started = True
             self._run([self.bin / "createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "earshot"])
         except BaseException:
             self.stop()
@@ -142,21 +142,15 @@ class TemporaryPostgres:
     def _run(self, cmd) -> None:
         done = subprocess.run(self._as_user(cmd), capture_output=True, text=True)
         if done.returncode:
-            raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{done.stdout}{done.stderr}")
-
-    def _ready(self) -> bool:
-        done = subprocess.run([str(self.bin / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
-                              capture_output=True)
-        return done.returncode == 0
+            log = self.dir / "server.log"
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise RuntimeError(f"{' '.join(map(str, cmd))} failed:\n{done.stdout}{done.stderr}{tail}")
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # immediate shutdown: the data folder goes anyway
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """Stop the server (immediate mode: its data is thrown away) and remove its folder."""
+        if self.started:
+            self.started = False
+            self._run([self.bin / "pg_ctl", "stop", "-D", self.data, "-m", "immediate", "-w"])
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
