@@ -7,7 +7,7 @@ import torch
 
 from earshot.errors import ConfigError, ShapeError
 from earshot.models.autoencoder import ConvAutoencoder
-from earshot.models.emulator import SpectralEmulator, TimeEmulator
+from earshot.models.emulator import SpectralEmulator, TimeEmulator, emulator_accuracy
 
 
 def tiny_spectral(**kw):
@@ -111,3 +111,30 @@ def test_autoencoder_shapes(samples, rng):
 def test_autoencoder_config_error():
     with pytest.raises(ConfigError):
         ConvAutoencoder(layers=5)
+
+
+class Fixed(torch.nn.Module):
+    """A stand-in "emulator" that outputs a given waveform."""
+
+    sample_rate = 16000
+
+    def __init__(self, out):
+        super().__init__()
+        self.out = out
+
+    def forward(self, x):
+        return self.out
+
+
+def test_accuracy_measure_end_points(rng):
+    """E is 1 for a perfect emulator, 0 for one that returns its input; LSD matches."""
+    x = 0.3 * torch.randn(2, 1, 8000, generator=rng)
+    coded = torch.fft.irfft(torch.fft.rfft(x) * (torch.fft.rfftfreq(8000) < 0.3), 8000)  # a low-pass "codec"
+    perfect = emulator_accuracy(Fixed(coded), x, coded)
+    assert torch.allclose(perfect.explained, torch.ones(2)) and torch.allclose(perfect.lsd_emulated, torch.zeros(2))
+    assert (perfect.mel_input > 1).all() and (perfect.lsd_input > 1).all()
+    identity = emulator_accuracy(tiny_time(), x.clamp(-0.99, 0.99), coded)
+    assert torch.allclose(identity.explained, torch.zeros(2), atol=1e-3)
+    assert torch.allclose(identity.lsd_emulated, identity.lsd_input, rtol=1e-3)
+    spectral = emulator_accuracy(tiny_spectral(), x, coded)  # identity up to the logit clamp
+    assert torch.allclose(spectral.explained, torch.zeros(2), atol=0.02)

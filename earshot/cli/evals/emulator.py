@@ -7,7 +7,8 @@ codec the emulator was trained for (MP3 16 kbps CBR by default) and through each
 Per kind: codec effect explained ``E = 1 - D(emu(x), codec(x)) / D(x, codec(x))``, ``D`` the
 log-mel L1 distance (80 Slaney mel bands, Hann STFT 1024/512, dB re full scale, floor -100 dB;
 distances averaged over the kind's files before the ratio), and the log-spectral distance (dB)
-of emu(x) and of x to codec(x). Writes ``emulator_eval.md``, ``emulator_eval.json`` and
+of emu(x) and of x to codec(x). A reference row scores the real codec itself on the input at
+0.99 gain (-0.09 dB): how well the codec predicts its own output after an inaudible change. Writes ``emulator_eval.md``, ``emulator_eval.json`` and
 ``emulator_spectra.png`` (x, codec(x), emu(x)) under ``--out``.
 """
 
@@ -35,6 +36,8 @@ def register(subparsers) -> None:
     p.add_argument("--codec", choices=("mp3", "opus"), default="mp3")
     p.add_argument("--kbps", type=float, default=16.0)
     p.add_argument("--max-files", type=int, default=0, help="files per kind (0 = all)")
+    p.add_argument("--no-reference", action="store_true",
+                   help="skip the reference row: the real codec on the input at -0.09 dB")
     p.add_argument("--out", type=Path, default=Path("runs/eval-emulator"), help="output folder")
     p.set_defaults(func=cmd_eval_emulator)
 
@@ -70,6 +73,23 @@ def evaluate(models: dict, files: dict, coded: dict) -> dict:
             mean["files"] = len(rows)
             out[name][kind] = mean
     return out
+
+
+class CodecAgain(torch.nn.Module):
+    """Reference "emulator": the real codec itself on the input scaled by ``gain`` (then unscaled).
+
+    How well the codec predicts its own output after an inaudible change of level bounds what
+    a deterministic emulator can explain in this measure.
+    """
+
+    def __init__(self, codec: str, kbps: float, sample_rate: int, gain: float = 0.99):
+        super().__init__()
+        self.codec, self.kbps, self.sample_rate, self.gain = codec, kbps, sample_rate, gain
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from earshot.train.recipes.emulator import roundtrip
+
+        return roundtrip(x[0] * self.gain, self.sample_rate, self.codec, self.kbps)[None] / self.gain
 
 
 def spectra_figure(models: dict, clip: dict, coded: dict, path: Path, seconds: float = 3.0) -> None:
@@ -127,14 +147,17 @@ def cmd_eval_emulator(args) -> int:
     from earshot.weights import load_pretrained
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    models = {name: load_pretrained(name) for name in args.models}
+    models = {Path(name).stem if name.endswith(".json") else name: load_pretrained(name) for name in args.models}
     rates = {net.sample_rate for net in models.values()}
     if len(rates) != 1:
         raise ConfigError(f"the models have different sample rates {sorted(rates)}; evaluate them separately")
     rate = rates.pop()
     files = load_files(args.corpus, args.split, rate, args.max_files)
     coded = {k: [roundtrip(c[0], rate, args.codec, args.kbps)[None] for _, c in v] for k, v in files.items()}
-    results = evaluate(models, files, coded)
+    scored = dict(models)
+    if not args.no_reference:
+        scored[f"reference: real {args.codec} on 0.99 x"] = CodecAgain(args.codec, args.kbps, rate)
+    results = evaluate(scored, files, coded)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "emulator_eval.json").write_text(json.dumps(
         {"codec": args.codec, "kbps": args.kbps, "split": args.split, "results": results}, indent=2))
