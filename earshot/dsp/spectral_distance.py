@@ -23,7 +23,6 @@ channels of one batch element), for spectrograms ``S = |X|`` or ``S = fb @ |X|``
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch

@@ -7,7 +7,6 @@ audio with "same" length output (zero-phase-centred for the odd-length A-weighti
 from __future__ import annotations
 
 import numpy as np
-import scipy.signal
 import torch
 from torch import nn
 
@@ -36,6 +35,8 @@ def a_weighting(sample_rate: int, *, num_taps: int = 101, grid: int = 1024) -> t
     Designed for this sample rate by least squares (``scipy.signal.firls``) on the analog curve
     sampled at ``grid`` frequencies from 0 to Nyquist. ``num_taps`` must be odd.
     """
+    import scipy.signal  # lazy: scipy.signal takes a second or more to import
+
     sample_rate = check_sample_rate(sample_rate)
     if num_taps < 3 or num_taps % 2 == 0:
         raise ConfigError(f"num_taps must be odd and >= 3, got {num_taps}")
