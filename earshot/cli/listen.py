@@ -36,7 +36,7 @@ def register(subparsers) -> None:
     p.add_argument("--max-body-bytes", type=int, default=16384)
     p.set_defaults(func=serve)
 
-    p = sub.add_parser("prepare", help="make JND level ladders and MUSHRA anchors for an experiment")
+    p = sub.add_parser("prepare", help="make an experiment's stimuli: JND level ladders, MUSHRA/A-B items, MUSHRA anchors")
     p.add_argument("experiment", type=Path, metavar="EXPERIMENT.yaml")
     p.add_argument("--overwrite", action="store_true", help="replace generated files that exist")
     p.set_defaults(func=prepare)

@@ -157,7 +157,9 @@ def _participant_routes(app: FastAPI, service: ListeningService, templates, limi
         return Response(data, media_type=media_type, headers={"Cache-Control": "no-store"})
 
 
-def _admin_routes(app: FastAPI, service: ListeningService, templates, admin_token: str) -> None:
+def _admin_auth(admin_token: str):
+    """``(authorise, enter)``: check the admin token; ``enter`` also turns ``?token=`` into a cookie."""
+
     def authorise(request: Request) -> None:
         auth = request.headers.get("authorization", "")
         supplied = (request.query_params.get("token") or (auth[7:] if auth.lower().startswith("bearer ") else None)
@@ -175,6 +177,12 @@ def _admin_routes(app: FastAPI, service: ListeningService, templates, admin_toke
             response.set_cookie(COOKIE, request.query_params["token"], httponly=True, samesite="strict", path="/admin")
             return response
         return None
+
+    return authorise, enter
+
+
+def _admin_routes(app: FastAPI, service: ListeningService, templates, admin_token: str) -> None:
+    authorise, enter = _admin_auth(admin_token)
 
     @app.get("/admin")
     def admin_index(request: Request):
