@@ -1,0 +1,1 @@
+"""Library forms of the papers' experiments (the CLI wraps them in `earshot experiment NAME`)."""
