@@ -56,7 +56,7 @@ class JNDLoss(nn.Module):
         reduction: ``"mean"`` | ``"sum"`` | ``"none"`` (one value per batch item).
     """
 
-    def __init__(self, sample_rate: int = 16000, *, weights=DEFAULT_WEIGHTS, reduction: str = "mean"):
+    def __init__(self, sample_rate: int, *, weights=DEFAULT_WEIGHTS, reduction: str = "mean"):
         super().__init__()
         self.sample_rate = check_sample_rate(sample_rate)
         self.reduction = check_reduction(reduction)

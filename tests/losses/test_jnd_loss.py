@@ -65,3 +65,20 @@ def test_bad_inputs_raise(net):
         loss(torch.full((1, 1, 100), float("nan")), torch.zeros(1, 1, 100))
     with pytest.raises(ConfigError):
         JNDLoss(16000, weights=net, reduction="avg")
+
+
+def test_other_sample_rates_are_resampled_to_the_net_rate(net):
+    import math
+
+    def tones(sr, seconds=0.5):
+        t = torch.arange(int(sr * seconds)) / sr
+        clean = 0.2 * torch.sin(2 * math.pi * 300 * t) + 0.1 * torch.sin(2 * math.pi * 1100 * t)
+        return clean[None, None], (clean + 0.05 * torch.sin(2 * math.pi * 2500 * t))[None, None]
+
+    d16 = JNDLoss(16000, weights=net)(*tones(16000)[::-1])
+    est, ref = tones(32000)
+    est.requires_grad_(True)
+    d32 = JNDLoss(32000, weights=net)(est, ref)
+    d32.backward()
+    assert float(d32.detach()) == pytest.approx(float(d16), rel=0.1)
+    assert torch.isfinite(est.grad).all() and est.grad.abs().sum() > 0
