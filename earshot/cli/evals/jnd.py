@@ -49,7 +49,7 @@ def register(subparsers) -> None:
     p.add_argument("--no-cdpam", action="store_true", help="skip CDPAM (about 1000x slower than JNDLoss)")
     p.add_argument("--cdpam-judgments", type=int, default=48,
                    help="CDPAM (and, for comparison, every metric) is scored on the first walks up to this many "
-                        "judgments, 1 clip x 4 strengths per type, and --cdpam-degradations clips")
+                        "judgments, 1 s of 1 clip x 3 strengths per type, and --cdpam-degradations clips")
     p.add_argument("--cdpam-degradations", type=int, default=16)
     p.add_argument("--out", default="runs/eval-jnd")
     p.add_argument("--seed", type=int, default=1234)
@@ -331,7 +331,7 @@ def run(args) -> int:
         scorers["cdpam"] = cdpam
         print("CDPAM subset (slow)", file=sys.stderr)
         results["cdpam_subset"] = {"a": part_a(_FirstWalks(pairs, args.cdpam_judgments), scorers),
-                                   "b": part_b(clips[:1], perts, 4, scorers, args.seed),
+                                   "b": part_b([clips[0][..., :SR]], perts, 3, scorers, args.seed),
                                    "c": part_c(clips, perts, args.cdpam_degradations, scorers, args.seed + 1)}
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)
