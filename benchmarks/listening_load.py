@@ -4,7 +4,10 @@
 A/B test as fast as ``earshot listen serve`` (one uvicorn process) replies; every tenth answer
 is POSTed twice with the same idempotency key, as a client retry would. Afterwards the
 database is counted: answers sent (acknowledged), stored, lost, duplicated; and the request
-rate. PostgreSQL is a throwaway server initdb'ed into a temporary folder.
+rate, and the CPU time the server process and the simulated clients spent per request (on a
+busy machine the wall-clock rate mostly measures the other load; ``1000 / server CPU ms``
+bounds what the single server process can do alone). PostgreSQL is a throwaway server
+initdb'ed into a temporary folder.
 
     python benchmarks/listening_load.py [--quick] [--participants 50] [--answers 2000]
                                         [--databases sqlite,postgresql] [--json FILE]
@@ -55,10 +58,13 @@ def main(argv=None) -> int:
                          "requests": result.requests, "seconds": round(result.seconds, 3),
                          "requests_per_second": round(result.requests_per_second, 1),
                          "answers_per_second": round(result.answers_per_second, 1),
+                         "server_cpu_ms_per_request": None if result.server_cpu_seconds is None else
+                         round(1000 * result.server_cpu_seconds / result.requests, 3),
+                         "client_cpu_ms_per_request": round(1000 * result.client_cpu_seconds / result.requests, 3),
                          "errors": result.errors[:3]})
             print(result.describe(), flush=True)
     header = ["database", "participants", "sent", "stored", "lost", "duplicated", "requests", "seconds",
-              "requests_per_second"]
+              "requests_per_second", "server_cpu_ms_per_request", "client_cpu_ms_per_request"]
     print("\n" + " | ".join(header))
     for r in rows:
         print(" | ".join(str(r[h]) for h in header))

@@ -36,6 +36,8 @@ class LoadResult:
     requests: int = 0  # every HTTP request
     throttled: int = 0  # 429/503 replies, retried
     seconds: float = 0.0
+    client_cpu_seconds: float = 0.0  # CPU the simulated participants used (this process)
+    server_cpu_seconds: float | None = None  # CPU the server used, when measured (testing.run_load_test)
     stored: int | None = None
     lost: int | None = None
     duplicated: int | None = None
@@ -63,8 +65,15 @@ class LoadResult:
                 f"{self.sent}/{self.target}, stored {self.stored}, lost {self.lost}, duplicated "
                 f"{self.duplicated}; {self.retries} retried POSTs ({self.duplicate_replies} recognised); "
                 f"{self.requests} requests in {self.seconds:.2f} s = {self.requests_per_second:.0f} req/s, "
-                f"{self.answers_per_second:.0f} answers/s; throttled {self.throttled}; "
+                f"{self.answers_per_second:.0f} answers/s; {self._cpu()}throttled {self.throttled}; "
                 f"errors {len(self.errors)}" + (f" (first: {self.errors[0]})" if self.errors else ""))
+
+    def _cpu(self) -> str:
+        per = 1000 / max(self.requests, 1)
+        text = f"client CPU {self.client_cpu_seconds * per:.2f} ms/request, "
+        if self.server_cpu_seconds is not None:
+            text += f"server CPU {self.server_cpu_seconds * per:.2f} ms/request, "
+        return text
 
 
 class _Failed(Exception):
@@ -137,11 +146,12 @@ async def simulate(base_url: str, experiment: str, *, participants: int = 50, an
     rngs = [np.random.default_rng([seed, i]) for i in range(participants)]
     limits = httpx.Limits(max_connections=participants + 8, max_keepalive_connections=participants + 8)
     async with httpx.AsyncClient(base_url=base_url, timeout=120, limits=limits) as client:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         outcomes = await asyncio.gather(
             *(_participant(client, result, experiment, q, r, duplicate_every) for q, r in zip(quotas, rngs)),
             return_exceptions=True)
         result.seconds = time.perf_counter() - start
+        result.client_cpu_seconds = time.process_time() - cpu
     result.errors += [str(o) for o in outcomes if isinstance(o, BaseException)]
     return result
 

@@ -71,6 +71,14 @@ class AppServer:
         except httpx.HTTPError:
             return False
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the server process has used so far (Linux /proc; else None)."""
+        try:
+            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def output(self) -> str:
         self.log.seek(0)
         return self.log.read()
@@ -196,8 +204,12 @@ def run_load_test(experiment, db: str, *, participants: int = 50, answers: int =
 
     name = load_experiment(experiment, check_audio=False).name
     with AppServer([experiment], db) as server:
+        before = server.cpu_seconds()
         result = asyncio.run(loadtest.simulate(server.url, name, participants=participants, answers=answers,
                                                duplicate_every=duplicate_every, seed=seed))
+        after = server.cpu_seconds()
+        if before is not None and after is not None:
+            result.server_cpu_seconds = after - before
     store = Store(db, create=False)
     try:
         loadtest.count_in_db(result, store)

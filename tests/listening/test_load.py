@@ -26,8 +26,10 @@ def check(result, capsys, label: str) -> None:
     assert result.retries == ANSWERS // 10 and result.duplicate_replies == result.retries
 
 
-def run(url: str, db: str):
-    result = asyncio.run(simulate(url, "load", participants=PARTICIPANTS, answers=ANSWERS))
+def run(server, db: str):
+    before = server.cpu_seconds()
+    result = asyncio.run(simulate(server.url, "load", participants=PARTICIPANTS, answers=ANSWERS))
+    result.server_cpu_seconds = server.cpu_seconds() - before
     store = Store(db, create=False)
     try:
         count_in_db(result, store)
@@ -38,13 +40,13 @@ def run(url: str, db: str):
 
 
 def test_load_sqlite(live, capsys):
-    result, counts = run(live.url, live.db)
+    result, counts = run(live, live.db)
     check(result, capsys, "SQLite")
     assert counts["answers"] == counts["distinct_trials"] >= ANSWERS
 
 
 def test_load_postgresql(postgres, experiments, capsys):
     with AppServer([experiments["load"]], postgres.url) as server:
-        result, counts = run(server.url, postgres.url)
+        result, counts = run(server, postgres.url)
     check(result, capsys, "PostgreSQL")
     assert counts["answers"] == counts["distinct_trials"] == ANSWERS
