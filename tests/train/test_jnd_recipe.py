@@ -14,7 +14,7 @@ from earshot.losses.jnd import JNDLoss
 from earshot.train.config import build_config
 from earshot.train.engine import train
 from earshot.train.export import export_run
-from earshot.train.recipe import get_recipe
+from earshot.train.recipe import StepContext, get_recipe
 
 SR = 16000
 TINY = {"recipe.layers": "6", "recipe.widths": "[8, 16]", "recipe.n_mels": "16", "recipe.spec_layers": "1",
@@ -63,3 +63,29 @@ def test_trains_exports_and_fine_tunes(pairs, tmp_path):
         assert torch.equal(a, b), name  # fine-tuning starts from the shipped weights
     assert "fine-tuned from" in recipe.describe_data()
     assert recipe.export({"model": net}).kwargs == manifest["kwargs"]
+
+
+def test_trains_from_dpam_style_list_files(tmp_path):
+    from earshot.audio.io import save
+
+    t = torch.arange(SR // 2) / SR
+    clean = (0.2 * torch.sin(2 * math.pi * 250 * t))[None]
+    lines = []
+    for i, amp in enumerate((0.0, 1e-4, 0.05, 0.2)):
+        save(tmp_path / f"ref{i}.wav", clean, SR)
+        save(tmp_path / f"test{i}.wav", (clean + amp * torch.randn_like(clean)).clamp(-1, 1), SR)
+        lines.append(f"ref{i}.wav\ttest{i}.wav\t{int(amp > 0.01)}\twhite")
+    (tmp_path / "list.txt").write_text("\n".join(lines) + "\n")
+    cfg = _config(**{"recipe.lists": str(tmp_path / "list.txt"), "recipe.seconds": "0.25", "recipe.valid_fraction": "0.25"})
+    recipe = get_recipe("jnd")(cfg.recipe, cfg.train)
+    train_set, valid_set = recipe.datasets()
+    assert len(train_set) == 3 and len(valid_set) == 1
+    batch = recipe.collate([train_set[i] for i in range(3)])
+    assert batch["reference"].shape == batch["test"].shape == (3, 1, SR // 4)
+    labels = {float(train_set[i]["label"]) for i in range(3)} | {float(valid_set[0]["label"])}
+    assert labels == {0.0, 1.0}
+    models = recipe.build_models()
+    terms = recipe.training_step(models, batch, StepContext(step=0, total_steps=1, device=torch.device("cpu")))
+    terms["bce"].backward()
+    assert torch.isfinite(terms["bce"]) and models["model"].head_bias.grad is not None
+    assert "list files" in recipe.describe_data()

@@ -65,10 +65,10 @@ class _Subset(torch.utils.data.Dataset):
 class _ListJudgments(torch.utils.data.Dataset):
     """Adapter: JudgmentListDataset items -> {"reference", "test", "label"} at the recipe's rate."""
 
-    def __init__(self, path: str, root: str, sample_rate: int):
+    def __init__(self, path: str, root: str, sample_rate: int, seconds: float):
         from earshot.data.datasets import JudgmentListDataset
 
-        self.base = JudgmentListDataset(path, root=root or None, sample_rate=sample_rate)
+        self.base = JudgmentListDataset(path, root=root or None, sample_rate=sample_rate, segment_seconds=seconds)
 
     def __len__(self):
         return len(self.base)
@@ -116,7 +116,7 @@ class JNDRecipe(Recipe):
             train = self._pairs(c.pairs)
             valid = self._pairs(c.valid_pairs) if c.valid_pairs else None
         elif c.lists:
-            train = torch.utils.data.ConcatDataset([_ListJudgments(p.strip(), c.list_root, c.sample_rate)
+            train = torch.utils.data.ConcatDataset([_ListJudgments(p.strip(), c.list_root, c.sample_rate, c.seconds)
                                                     for p in c.lists.split(",") if p.strip()])
             valid = None
         else:
@@ -164,9 +164,9 @@ class JNDRecipe(Recipe):
 
     def validation_step(self, models, batch):
         out = models["model"](batch["test"], batch["reference"])
-        label = batch["label"].float()
+        label = batch["label"].float()  # fraction of listeners who heard a difference (0/1 for one answer)
         return {"bce": F.binary_cross_entropy_with_logits(out.logit, label, reduction="none"),
-                "accuracy": ((out.p_different > 0.5).float() == label).float()}
+                "accuracy": ((out.p_different > 0.5) == (label > 0.5)).float()}
 
     def describe_data(self) -> str:
         c = self.config
