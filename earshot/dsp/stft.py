@@ -158,7 +158,11 @@ class STFT(nn.Module):
 
 
 def magnitude(spec: torch.Tensor, *, power: float = 1.0, eps: float = 0.0) -> torch.Tensor:
-    """``|spec| ** power`` with the power spectrum floored at ``eps`` (finite gradient at 0 when eps > 0)."""
+    """``|spec| ** power`` with the power spectrum ``|spec|^2`` floored at ``eps``.
+
+    ``power=2`` has finite gradients everywhere; other powers need ``eps > 0`` for a finite
+    gradient where the spectrum is exactly zero (e.g. digital silence).
+    """
     p = torch.view_as_real(spec).square().sum(-1)
     if eps > 0:
         p = p.clamp_min(eps)

@@ -114,7 +114,7 @@ def _make(kind, shape, seed):
             "random": 0.3 * x, "clipped": (4 * x).clamp(-1, 1)}[kind]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(shape=_shapes, kinds=st.tuples(_values, _values), seed=st.integers(0, 2**16),
        name=st.sampled_from([n for n in LOSSES if n not in STEREO_ONLY and n != "weighted"]))
 def test_fuzz_loss_inputs(shape, kinds, seed, name):

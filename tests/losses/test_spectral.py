@@ -89,8 +89,8 @@ def _all_losses(sr=16000):
 @pytest.mark.parametrize("name", list(_all_losses()))
 def test_zero_on_identical_reductions_and_monotone(rng, name):
     make = _all_losses()[name]
-    y = 0.3 * torch.randn(3, 2, 4000, generator=rng)
-    noise = torch.randn(3, 2, 4000, generator=rng)
+    y = 0.3 * torch.randn(3, 2, 2500, generator=rng)
+    noise = torch.randn(3, 2, 2500, generator=rng)
     assert float(make()(y, y)) == pytest.approx(0.0, abs=1e-6)
     per_item = make(reduction="none")(y + 0.1 * noise, y)
     assert per_item.shape == (3,)
