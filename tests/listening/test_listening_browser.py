@@ -27,6 +27,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-requ
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
 VISIBLE = "section.trial:not([hidden])"
 JND_THRESHOLD_DB = -30.0  # the listener hears a difference louder than this (re the reference)
+expect.set_options(timeout=20_000)  # a busy CI machine plays audio late
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +118,9 @@ def test_whole_jnd_session(page, live):
         section.locator(".play").click()
         answer = section.locator(".answer").nth(choice)
         expect(answer).to_be_enabled()
+        if kind == "jnd" and state["phase"] == "main" and len(decisions) == 1:  # one replay, counted
+            section.locator(".play").click()
+            expect(section.locator(".plays")).to_have_text("played 2 times")
         answer.click()
         if state.get("feedback"):
             expect(section.locator(".feedback-text")).to_contain_text("Correct")
@@ -129,6 +133,7 @@ def test_whole_jnd_session(page, live):
     assert len(mine) == 10 and [int(r["different"]) for r in mine] == decisions
     assert mine[0]["level"] == 0 and mine[1]["level"] == 7  # the catch trials open the sequence
     assert not mine[0]["flagged"] and not mine[0]["checks_failed"]
+    assert [r["replays"] for r in mine] == [1] + [0] * 9 and all(r["elapsed_ms"] > 0 for r in mine)
     lines = export.jnd_lines(mine, experiment="jnd")
     for line in lines:  # the listener's rule, seen through the export
         level = line["params"]["level"]
