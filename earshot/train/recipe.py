@@ -83,6 +83,12 @@ The hooks
   AdamW; keys ``"model"`` (or ``"generator"``) and ``"discriminator"``.
 - ``collate(items) -> batch`` (optional): a custom collate function.
 
+Call models through ``models[key](...)`` (their ``forward``) inside steps: that is what DDP
+synchronises and autocast wraps. If a step must call another method (``encode``), name it in
+the class attribute ``forward_methods = {"model": ["encode"]}``. A model without trainable
+parameters (a frozen feature net) is only moved to the device. GAN mode is on when
+``build_models`` returns a ``"discriminator"``.
+
 ``ctx`` (:class:`StepContext`) carries the step, total steps, device, rank and world size,
 whether the adversary is active, and ``ctx.log(name, value)`` for extra scalars.
 """
@@ -162,6 +168,8 @@ class Recipe:
     config_class: ClassVar[type] = EmptyConfig
     train_defaults: ClassVar[dict[str, Any]] = {}
     description: ClassVar[str] = ""
+    #: methods other than forward that training_step calls on a model, e.g. {"model": ["encode"]}
+    forward_methods: ClassVar[dict[str, list[str]]] = {}
 
     def __init__(self, config: Any = None, train_config: TrainConfig | None = None, run_dir: Path | None = None):
         self.config = config if config is not None else self.config_class()
@@ -172,10 +180,6 @@ class Recipe:
     def sample_rate(self) -> int | None:
         """The audio sample rate in Hz: ``config.sample_rate`` if the config has one."""
         return getattr(self.config, "sample_rate", None)
-
-    @property
-    def is_gan(self) -> bool:
-        return type(self).discriminator_step is not Recipe.discriminator_step
 
     def build_models(self) -> dict[str, nn.Module]:
         raise NotImplementedError(f"recipe {self.name!r} must define build_models()")
