@@ -215,9 +215,6 @@ def merge(obj: Any, updates: Mapping, *, prefix: str, source: str) -> Any:
 
 def coerce(value: Any, tp: Any, where: str, source: str) -> Any:
     """Convert ``value`` to type ``tp`` or raise ConfigError naming ``where``."""
-    def fail(msg: str = "") -> typing.NoReturn:
-        raise ConfigError(f"{source}: {where}={value!r} is not a valid {_type_name(tp)}{msg}")
-
     origin, args = _origin(tp), typing.get_args(tp)
     if tp is Any:
         return value
@@ -229,67 +226,76 @@ def coerce(value: Any, tp: Any, where: str, source: str) -> Any:
                 return coerce(value, arg, where, source)
             except ConfigError:
                 pass
-        fail()
+        _fail(value, tp, where, source)
     if origin is Literal:
         if value not in args:
-            fail(f"; choose one of {list(args)}")
+            _fail(value, tp, where, source, f"; choose one of {list(args)}")
         return value
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "yes", "on", "1", "false", "no", "off", "0"):
-            return value.lower() in ("true", "yes", "on", "1")
-        if isinstance(value, int) and value in (0, 1):
-            return bool(value)
-        fail()
-    if tp is int:
-        if isinstance(value, bool):
-            fail()
-        if isinstance(value, int):
-            return value
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, str):
-            try:
-                return int(float(value)) if float(value).is_integer() else fail()
-            except ValueError:
-                fail()
-        fail()
-    if tp is float:
-        if isinstance(value, bool):
-            fail()
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            fail()
-    if tp is str:
-        if isinstance(value, (dict, list)):
-            fail()
-        return str(value)
-    if origin in (list, tuple):
-        if isinstance(value, str):
-            value = _parse_value(value)
-        if not isinstance(value, (list, tuple)):
-            fail()
-        if origin is tuple and args and args[-1] is not Ellipsis:
-            if len(value) != len(args):
-                fail(f" of length {len(args)}")
-            return tuple(coerce(v, a, f"{where}[{i}]", source) for i, (v, a) in enumerate(zip(value, args)))
-        item = args[0] if args else Any
-        out = [coerce(v, item, f"{where}[{i}]", source) for i, v in enumerate(value)]
-        return tuple(out) if origin is tuple else out
-    if origin is dict:
-        if not isinstance(value, Mapping):
-            fail()
-        vt = args[1] if len(args) == 2 else Any
-        return {str(k): coerce(v, vt, f"{where}.{k}", source) for k, v in value.items()}
+    if tp in (bool, int, float, str):
+        return _coerce_scalar(value, tp, where, source)
+    if origin in (list, tuple, dict):
+        return _coerce_container(value, tp, where, source)
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, Mapping):
-            fail()
+            _fail(value, tp, where, source)
         return merge(tp(), value, prefix=where, source=source)
     if isinstance(tp, type) and isinstance(value, tp):
         return value
-    fail()
+    _fail(value, tp, where, source)
+
+
+def _fail(value: Any, tp: Any, where: str, source: str, msg: str = "") -> typing.NoReturn:
+    raise ConfigError(f"{source}: {where}={value!r} is not a valid {_type_name(tp)}{msg}")
+
+
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+def _coerce_scalar(value: Any, tp: type, where: str, source: str) -> Any:
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+            return value.lower() in _TRUE
+        if isinstance(value, int) and value in (0, 1):
+            return bool(value)
+    elif tp is int and not isinstance(value, bool):
+        if isinstance(value, int):
+            return value
+        try:
+            number = float(value) if isinstance(value, (str, float)) else None
+        except ValueError:
+            number = None
+        if number is not None and number.is_integer():
+            return int(number)
+    elif tp is float and not isinstance(value, bool):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    elif tp is str and not isinstance(value, (dict, list)):
+        return str(value)
+    _fail(value, tp, where, source)
+
+
+def _coerce_container(value: Any, tp: Any, where: str, source: str) -> Any:
+    origin, args = _origin(tp), typing.get_args(tp)
+    if origin is dict:
+        if not isinstance(value, Mapping):
+            _fail(value, tp, where, source)
+        vt = args[1] if len(args) == 2 else Any
+        return {str(k): coerce(v, vt, f"{where}.{k}", source) for k, v in value.items()}
+    if isinstance(value, str):
+        value = _parse_value(value)
+    if not isinstance(value, (list, tuple)):
+        _fail(value, tp, where, source)
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        if len(value) != len(args):
+            _fail(value, tp, where, source, f" of length {len(args)}")
+        return tuple(coerce(v, a, f"{where}[{i}]", source) for i, (v, a) in enumerate(zip(value, args)))
+    item = args[0] if args else Any
+    out = [coerce(v, item, f"{where}[{i}]", source) for i, v in enumerate(value)]
+    return tuple(out) if origin is tuple else out
 
 
 def validate_train(train: TrainConfig) -> None:
