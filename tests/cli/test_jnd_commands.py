@@ -38,7 +38,8 @@ def test_denoising_experiment_writes_a_table(corpus, weights, tmp_path):
                  "--batch-size", "2", "--losses", "l1+jnd", "--jnd-weights", str(weights), "--test-items", "2",
                  "--test-seconds", "1.0", "--seconds", "0.5"])
     assert code == 0
-    results = json.loads((out / "results.json").read_text())
+    results = json.loads((out / "metrics.json").read_text())
+    assert (out / "report.html").exists()
     assert results["variants"] == {"l1+jnd": {"l1": 1.0, "jnd": 1.0}}
     rows = results["eval"]["rows"]
     assert list(rows) == ["noisy input", "l1+jnd"]
@@ -54,8 +55,9 @@ def test_eval_jnd_reports_every_part(corpus, weights, tmp_path):
                  "--walks", "2", "--trials", "4", "--clips", "1", "--strengths", "3", "--degradations", "4",
                  "--seconds", "1.0", "--perturbations", "white,lowpass", "--no-cdpam"])
     assert code == 0
-    res = json.loads((out / "results.json").read_text())
+    res = json.loads((out / "metrics.json").read_text())
     assert res["judgments"] == "simulated-listener"
+    assert (out / "report.html").exists() and json.loads((out / "results.json").read_text())["sections"]
     jnd = f"jnd:{weights}"
     assert res["a"]["n"] == 8
     assert {jnd, "l1", "mrstft", "mel"} <= set(res["a"]["metrics"])
@@ -65,4 +67,4 @@ def test_eval_jnd_reports_every_part(corpus, weights, tmp_path):
         assert res["b"]["white"][metric] == pytest.approx(1.0)
     assert set(res["c"]["metrics"]["l1"]) == {"pesq", "stoi"}
     table = (out / "results.md").read_text()
-    assert "(a) held-out simulated-listener judgments" in table and "| white |" in table
+    assert "(a) held-out simulated-listener judgments" in table and "| white | 1.000 |" in table

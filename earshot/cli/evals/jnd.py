@@ -274,38 +274,56 @@ def _pairs(args, out: Path):
     return JNDPairDataset(folder)
 
 
-def markdown(results: dict) -> str:
-    text = _tables(results)
-    if "cdpam_subset" in results:
-        sub = results["cdpam_subset"]
-        text += ("\n## The same on the CDPAM subset (CDPAM is about 1000x slower, so it is scored on fewer items; "
-                 "every metric is re-scored on exactly these)\n\n" + _tables(sub))
-    if results.get("skipped"):
-        text += "\nSkipped: " + "; ".join(f"{k}: {v}" for k, v in results["skipped"].items()) + "\n"
-    return text
+def tables(results: dict, suffix: str = "") -> list:
+    """The (a), (b), (c) tables of ``results`` as `earshot.report.Table` objects."""
+    from earshot.report import Table
 
-
-def _tables(results: dict) -> str:
     a, b, c = results["a"], results["b"], results["c"]
     metrics = list(a["metrics"])
-    lines = [f"(a) held-out simulated-listener judgments: n={a['n']}, 'different' rate {a['different_rate']:.2f}",
-             "", "| metric | accuracy (2-fold threshold) | accuracy (own head) | AUC |", "|---|---|---|---|"]
-    for m in metrics:
-        r = a["metrics"][m]
-        head = f"{r['accuracy_head']:.3f}" if "accuracy_head" in r else "-"
-        lines.append(f"| {m} | {r['accuracy']:.3f} | {head} | {r['auc']:.3f} |")
-    lines += ["", "(b) Spearman(distance, strength) per perturbation type", "",
-              "| type | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
-    for t, row in b.items():
-        lines.append(f"| {t} | " + " | ".join(f"{row.get(m, float('nan')):.3f}" for m in metrics) + " |")
-    means = {m: np.nanmean([row.get(m, np.nan) for row in b.values()]) for m in metrics}
-    lines.append("| **mean** | " + " | ".join(f"**{means[m]:.3f}**" for m in metrics) + " |")
-    lines += ["", f"(c) Spearman(-distance, quality) over {c['n']} degraded held-out speech clips", "",
-              "| metric | PESQ | STOI |", "|---|---|---|"]
-    for m in metrics:
-        r = c["metrics"][m]
-        lines.append(f"| {m} | {r['pesq']:.3f} | {r['stoi']:.3f} |")
-    return "\n".join(lines) + "\n"
+    rows_a = [[m, r["accuracy"], r.get("accuracy_head", "-"), r["auc"]] for m, r in a["metrics"].items()]
+    rows_b = [[t] + [row.get(m, float("nan")) for m in metrics] for t, row in b.items()]
+    rows_b.append(["mean"] + [float(np.nanmean([row.get(m, np.nan) for row in b.values()])) for m in metrics])
+    rows_c = [[m, r["pesq"], r["stoi"]] for m, r in c["metrics"].items()]
+    return [
+        Table(f"(a) held-out simulated-listener judgments{suffix}", ["metric", "accuracy (2-fold threshold)",
+              "accuracy (own head)", "AUC"], rows_a,
+              f"n={a['n']} judgments, 'different' rate {a['different_rate']:.2f}; labels from the SIMULATED listener"),
+        Table(f"(b) Spearman(distance, strength) per perturbation type{suffix}", ["type"] + metrics, rows_b,
+              "per clip, averaged over clips; 1 = distance grows monotonically with strength"),
+        Table(f"(c) Spearman(-distance, quality) over {c['n']} degraded held-out speech clips{suffix}",
+              ["metric", "PESQ", "STOI"], rows_c, "higher = ranks degradations like PESQ / STOI"),
+    ]
+
+
+def markdown(tabs: list) -> str:
+    """Markdown for a list of `earshot.report.Table`."""
+    def cell(v):
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+    lines = []
+    for t in tabs:
+        lines += [f"### {t.title}", "", t.notes, "", "| " + " | ".join(t.columns) + " |",
+                  "|" + "---|" * len(t.columns)]
+        lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in t.rows]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_outputs(results: dict, out: Path) -> str:
+    """``metrics.json`` (raw), ``results.md``, and ``report.html`` + ``results.json`` (earshot.report)."""
+    from earshot.report import Section, write_report
+
+    tabs = tables(results)
+    if "cdpam_subset" in results:
+        tabs += tables(results["cdpam_subset"], " -- CDPAM subset, every metric re-scored on it")
+    text = markdown(tabs)
+    if results.get("skipped"):
+        text += "\nSkipped: " + "; ".join(f"{k}: {v}" for k, v in results["skipped"].items()) + "\n"
+    (out / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "results.md").write_text(text)
+    section = Section("jnd", "Learned JND metric vs baselines", intro=__doc__.split("\n\n")[1], tables=tabs,
+                      results=results)
+    write_report([section], out, title="earshot eval jnd")
+    return text
 
 
 def run(args) -> int:
@@ -333,8 +351,5 @@ def run(args) -> int:
         results["cdpam_subset"] = {"a": part_a(_FirstWalks(pairs, args.cdpam_judgments), scorers),
                                    "b": part_b([clips[0][..., :SR]], perts, 3, scorers, args.seed),
                                    "c": part_c(clips, perts, args.cdpam_degradations, scorers, args.seed + 1)}
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = markdown(results)
-    (out / "results.md").write_text(table)
-    print(table)
+    print(write_outputs(results, out))
     return 0

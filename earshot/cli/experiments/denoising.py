@@ -3,8 +3,8 @@
 Trains the ``denoiser`` recipe (`earshot.train.recipes.denoiser`) on corpus speech + noise with
 each loss in ``--losses`` (default: L1, MR-STFT, JNDLoss, L1 + JNDLoss), the same steps, batch
 and seed for all, then scores every model and the noisy input on held-out (test split) mixtures
-with PESQ (wide band), STOI, SI-SDR and the JND distance. Writes ``results.json`` and
-``results.md`` under ``--out``.
+with PESQ (wide band), STOI, SI-SDR and the JND distance. Writes ``metrics.json``,
+``results.md`` and an HTML ``report.html`` (+ ``results.json``) under ``--out``.
 
     earshot experiment denoising --steps 300 --out runs/denoising
 """
@@ -97,13 +97,34 @@ def evaluate(models: dict, args) -> dict:
     return {"items": n, "seconds": args.test_seconds, "rows": rows}
 
 
-def markdown(results: dict) -> str:
-    lines = ["| model | PESQ (wb) ^ | STOI ^ | SI-SDR dB ^ | JND distance v | train s |", "|---|---|---|---|---|---|"]
-    for name, r in results["eval"]["rows"].items():
-        t = results["train_seconds"].get(name)
-        lines.append(f"| {name} | {r['pesq']:.3f} | {r['stoi']:.3f} | {r['si_sdr']:.2f} | {r['jnd']:.4f} | "
-                     f"{'' if t is None else f'{t:.0f}'} |")
-    return "\n".join(lines) + "\n"
+def table(results: dict):
+    """The results table as an `earshot.report.Table`."""
+    from earshot.report import Table
+
+    rows = [[name, r["pesq"], r["stoi"], r["si_sdr"], r["jnd"], results["train_seconds"].get(name, "-")]
+            for name, r in results["eval"]["rows"].items()]
+    return Table(f"Denoising with each training loss ({results['steps']} steps each, batch {results['batch_size']})",
+                 ["model", "PESQ (wb)", "STOI", "SI-SDR (dB)", "JND distance", "train s"], rows,
+                 f"{results['eval']['items']} held-out mixtures of {results['eval']['seconds']} s; higher PESQ/STOI/"
+                 f"SI-SDR and lower JND distance ({results['jnd_weights']}) are better")
+
+
+def write_outputs(results: dict, out: Path) -> str:
+    """``metrics.json`` (raw), ``results.md``, ``report.html`` + ``results.json``; returns the markdown."""
+    from earshot.report import Section, write_report
+
+    t = table(results)
+
+    def cell(v):
+        return f"{v:.3f}" if isinstance(v, float) else str(v)
+    lines = [f"### {t.title}", "", t.notes, "", "| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in t.rows]
+    text = "\n".join(lines) + "\n"
+    (out / "metrics.json").write_text(json.dumps(results, indent=2) + "\n")
+    (out / "results.md").write_text(text)
+    write_report([Section("denoising", "Denoising experiment", intro=__doc__.split("\n\n")[1], tables=[t],
+                          results=results)], out, title="earshot experiment denoising")
+    return text
 
 
 def run(args) -> int:
@@ -119,8 +140,5 @@ def run(args) -> int:
         models[v], seconds[v] = train_variant(v.replace("+", "_plus_").replace("*", "x"), weights, args, out)
     results = {"steps": args.steps, "batch_size": args.batch_size, "variants": specs, "train_seconds": seconds,
                "jnd_weights": args.jnd_weights, "eval": evaluate(models, args)}
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = markdown(results)
-    (out / "results.md").write_text(table)
-    print(table)
+    print(write_outputs(results, out))
     return 0
