@@ -182,6 +182,8 @@ def part_a(dataset, scorers: dict) -> dict:
                 p = torch.cat([judge(test[i:i + 8], ref[i:i + 8]).p_different for i in range(0, len(test), 8)])
             row["accuracy_head"] = float(((p.numpy() > 0.5) == (label > 0.5)).mean())
         out["metrics"][name] = row
+    p_true = np.array([float(it["p_listener"]) for it in items])
+    out["oracle"] = {"accuracy": float(((p_true > 0.5) == (label > 0.5)).mean()), "auc": auc(p_true, label)}
     return out
 
 
@@ -287,7 +289,9 @@ def tables(results: dict, suffix: str = "") -> list:
     return [
         Table(f"(a) held-out simulated-listener judgments{suffix}", ["metric", "accuracy (2-fold threshold)",
               "accuracy (own head)", "AUC"], rows_a,
-              f"n={a['n']} judgments, 'different' rate {a['different_rate']:.2f}; labels from the SIMULATED listener"),
+              f"n={a['n']} judgments, 'different' rate {a['different_rate']:.2f}; labels from the SIMULATED listener. "
+              f"Ceiling: the listener's own P(different) predicts its answers with accuracy "
+              f"{a['oracle']['accuracy']:.3f} (AUC {a['oracle']['auc']:.3f}); its answers are noisy draws."),
         Table(f"(b) Spearman(distance, strength) per perturbation type{suffix}", ["type"] + metrics, rows_b,
               "per clip, averaged over clips; 1 = distance grows monotonically with strength"),
         Table(f"(c) Spearman(-distance, quality) over {c['n']} degraded held-out speech clips{suffix}",
