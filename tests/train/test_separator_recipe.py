@@ -108,15 +108,19 @@ def test_mixing_levels_and_held_out_params(corpus):
     assert p[0]["path"].endswith("speech-07.wav") and p[1]["path"].endswith("music-07.wav")
 
 
+def write_musdb(root):
+    rng = np.random.default_rng(1)
+    for subset in ("train", "test"):
+        song = root / subset / "song"
+        song.mkdir(parents=True)
+        for s in ("vocals", "drums", "bass", "other"):
+            sf.write(song / f"{s}.wav", 0.1 * rng.standard_normal(8000), 8000)
+
+
 def test_multitrack_adapter(tmp_path):
     from earshot.data.datasets import MultitrackDataset
 
-    song = tmp_path / "train" / "song"
-    song.mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    stems = {s: 0.1 * rng.standard_normal(8000) for s in ("vocals", "drums", "bass", "other")}
-    for s, x in stems.items():
-        sf.write(song / f"{s}.wav", x, 8000)
+    write_musdb(tmp_path)
     data = MultitrackSources(MultitrackDataset(tmp_path, segment_seconds=0.5, sample_rate=8000, mono=True))
     mix, sources = data[0]
     assert mix.shape == (1, 4000) and sources.shape == (2, 4000)
@@ -188,6 +192,14 @@ def test_bad_mode_and_folder_options(corpus, tmp_path):
     train_set, _ = get_recipe("separator")(cfg.recipe, cfg.train).datasets()
     item = train_set[0]
     assert item["solo"].shape == (2, segment_samples(16)) and item["unpaired_mix"].shape == (1, segment_samples(16))
+    # paired data and validation from a MUSDB18-layout folder, no corpus
+    write_musdb(tmp_path / "musdb")
+    cfg = config(corpus, recipe__corpus="", recipe__mode="supervised", recipe__multitrack=tmp_path / "musdb",
+                 recipe__multitrack_subset="train", recipe__multitrack_valid_subset="test")
+    train_set, valid = get_recipe("separator")(cfg.recipe, cfg.train).datasets()
+    assert set(train_set[0]) == {"mix", "sources"} and train_set[0]["sources"].shape == (2, segment_samples(16))
+    mix, sources = valid[0]
+    assert mix.shape == (1, 4096) and sources.shape == (2, 4096)
 
 
 def test_experiment_library(corpus, tmp_path):
