@@ -16,7 +16,8 @@ Semantics (museval's ``evaluate(..., mode="v4")``, the "images" variant):
   ``fast_bss_eval`` for single-channel sources when the window is the whole signal).
 
 With a single source (a reference/estimate pair) there is no interference: SIR is +inf.
-The computation runs in float64 on the input's device and is not differentiable.
+:func:`bss_eval`, :func:`sar` and :func:`isr` run in float64 on the input's device and are not
+differentiable; :func:`sdr` (no filters needed) is.
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ def sdr(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, *,
     Returns:
         ``(batch,)`` SDR in dB (higher is better); NaN when every frame is silent.
         Equals :func:`bss_eval`'s ``sdr`` for a single source; needs no filter fitting.
+        Differentiable (the gradient flows through the median frame(s)).
     """
     check_pair(estimate, reference)
     win, hop_n = _frame_sizes(estimate.shape[-1], sample_rate, window, hop)

@@ -11,7 +11,8 @@ metric              better differentiable  definition
 ==================  =====  ==============  ===========================================
 si_sdr              higher yes             Le Roux et al. 2019, zero-mean by default
 snr                 higher yes             10 log10(|s|^2 / |s - s_hat|^2)
-sdr, sar, isr, sir  higher no              BSS-eval v4 (see :mod:`earshot.metrics.bss`)
+sdr                 higher yes             BSS-eval v4 (see :mod:`earshot.metrics.bss`)
+sar, isr, sir       higher no              BSS-eval v4 (see :mod:`earshot.metrics.bss`)
 pesq                higher no              ITU-T P.862 / P.862.2 via the ``pesq`` package
 stoi, estoi         higher no              Taal 2011 / Jensen 2016 via ``pystoi``
 mel_distance        lower  yes             DAC's multi-scale mel L1 of log-magnitude

@@ -88,7 +88,7 @@ _ENTRIES = [
                "scale-invariant SDR, dB", "Le Roux et al., ICASSP 2019"),
     MetricSpec("snr", objective.snr, True, True, False,
                "signal-to-noise ratio, dB", "classic"),
-    MetricSpec("sdr", bss.sdr, True, False, True,
+    MetricSpec("sdr", bss.sdr, True, True, True,
                "BSS-eval v4 SDR (median of 1 s frames), dB", "Vincent 2006; SiSEC 2018 (museval)"),
     MetricSpec("sar", bss.sar, True, False, True,
                "BSS-eval v4 sources-to-artifacts ratio, dB", "Vincent 2006; SiSEC 2018 (museval)"),

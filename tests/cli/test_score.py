@@ -1,0 +1,144 @@
+"""`earshot score` end to end on files the test writes: pairs, folders, bad files, formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from earshot.audio import load, resample, save
+from earshot.cli.main import main
+from earshot.metrics import si_sdr, snr
+
+SR = 16000
+
+
+def _signal(seed: int, seconds: float = 0.5) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    t = torch.arange(int(SR * seconds)) / SR
+    return (0.4 * torch.sin(2 * math.pi * (200 + 50 * seed) * t) + 0.05 * torch.randn(t.shape, generator=g))[None]
+
+
+def _noisy(x: torch.Tensor, snr_db: float, seed: int) -> torch.Tensor:
+    n = torch.randn(x.shape, generator=torch.Generator().manual_seed(100 + seed))
+    return x + n * (x.square().sum() / n.square().sum() / 10 ** (snr_db / 10)).sqrt()
+
+
+@pytest.fixture
+def folders(tmp_path):
+    """ref/ and deg/ with two good pairs (one degraded as FLAC), one broken degraded file,
+    one reference without a partner and one degraded file without a reference."""
+    ref, deg = tmp_path / "ref", tmp_path / "deg"
+    expected = {}
+    for i, (name, snr_db) in enumerate([("a.wav", 10.0), ("sub/b.wav", 20.0)]):
+        x = _signal(i)
+        y = _noisy(x, snr_db, i)
+        save(ref / name, x, SR)
+        save(deg / (name if i == 0 else name.replace(".wav", ".flac")), y, SR)
+        expected[name] = snr_db
+    save(ref / "broken.wav", _signal(5), SR)
+    (deg / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk" + bytes(200))
+    save(ref / "lonely.wav", _signal(6), SR)
+    save(deg / "extra.wav", _signal(7), SR)
+    return ref, deg, expected
+
+
+def test_pair_table_and_json(tmp_path, capsys):
+    x = _signal(1)
+    y = _noisy(x, 15.0, 1)
+    r, d = save(tmp_path / "r.wav", x, SR), save(tmp_path / "d.wav", y, SR)
+    assert main(["score", str(r), str(d), "--metrics", "snr,si_sdr"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["file", "snr", "si_sdr"]
+    assert float(table[2].split()[1]) == pytest.approx(15.0, abs=0.01)
+    assert main(["score", str(r), str(d), "-m", "snr,si_sdr,pesq", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    item = doc["items"][0]
+    assert doc["failed"] == [] and item["sample_rate"] == SR
+    # the file values equal the library's on the decoded (16-bit) audio
+    xr, yr = load(r)[0][None], load(d)[0][None]
+    assert item["metrics"]["snr"] == pytest.approx(snr(yr, xr).item(), abs=1e-4)
+    assert item["metrics"]["si_sdr"] == pytest.approx(si_sdr(yr, xr).item(), abs=1e-4)
+    assert 1.0 <= item["metrics"]["pesq"] <= 4.7
+
+
+def test_folders_skip_bad_and_unmatched_files_and_exit_1(folders, capsys):
+    ref, deg, expected = folders
+    code = main(["score", str(ref), str(deg), "-m", "snr,si_sdr", "--json", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 1
+    doc = json.loads(captured.out)
+    scored = {item["name"]: item for item in doc["items"]}
+    assert set(scored) == set(expected)  # sub/b.wav matched deg/sub/b.flac by name
+    for name, snr_db in expected.items():
+        assert scored[name]["metrics"]["snr"] == pytest.approx(snr_db, abs=0.05)
+    failed = {f["item"]: f["reason"] for f in doc["failed"]}
+    assert set(failed) == {"broken.wav", "lonely.wav", "extra.wav"}
+    assert str(deg / "broken.wav") in failed["broken.wav"]
+    assert "no degraded file" in failed["lonely.wav"] and "no reference file" in failed["extra.wav"]
+    assert "2 done, 3 skipped" in captured.err
+    assert doc["mean"]["snr"] == pytest.approx(sum(expected.values()) / 2, abs=0.05)
+
+
+def test_csv_to_file_and_never_over_an_input(folders, tmp_path, capsys):
+    ref, deg, _ = folders
+    out = tmp_path / "scores" / "s.csv"
+    assert main(["score", str(ref), str(deg), "-m", "snr", "--csv", "--out", str(out), "--no-progress"]) == 1
+    rows = list(csv.DictReader(io.StringIO(out.read_text())))
+    assert [r["name"] for r in rows] == ["a.wav", "sub/b.wav"]
+    assert float(rows[0]["snr"]) == pytest.approx(10.0, abs=0.05)
+    victim = ref / "a.wav"
+    before = victim.read_bytes()
+    assert main(["score", str(ref), str(deg), "-m", "snr", "--out", str(victim), "--no-progress"]) == 2
+    assert victim.read_bytes() == before
+    assert "refusing to write over it" in capsys.readouterr().err
+
+
+def test_missing_file_mismatched_channels_and_resampling(tmp_path, capsys):
+    x = _signal(2)
+    r = save(tmp_path / "r.wav", x, SR)
+    assert main(["score", str(r), str(tmp_path / "nope.wav"), "-m", "snr"]) == 1
+    assert "no such file" in capsys.readouterr().err
+    stereo = save(tmp_path / "st.wav", x.repeat(2, 1), SR)
+    assert main(["score", str(r), str(stereo), "-m", "snr"]) == 1
+    assert "channel" in capsys.readouterr().err
+    # a degraded file at another rate is resampled to the reference's rate
+
+    d48 = save(tmp_path / "d48.wav", resample(_noisy(x, 25.0, 2), SR, 48000), 48000)
+    assert main(["score", str(r), str(d48), "-m", "snr", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)["items"][0]["metrics"]["snr"]
+    back = load(d48, sample_rate=SR)[0]
+    assert got == pytest.approx(snr(back[None], load(r)[0][None]).item(), abs=1e-4)
+    assert got == pytest.approx(25.0, abs=2.0)  # soxr's anti-alias band edge trims some noise
+    assert main(["score", str(r), str(r), "-m", "snr,sdr", "--sample-rate", "8000", "--json"]) == 0
+    item = json.loads(capsys.readouterr().out)["items"][0]
+    assert item["sample_rate"] == 8000 and item["metrics"]["snr"] > 60
+
+
+def test_list_and_usage_errors(capsys):
+    assert main(["score", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    rows = {line.split()[0]: line.split() for line in lines[2:]}
+    assert rows["si_sdr"][1:3] == ["higher", "yes"]
+    assert rows["pesq"][1:3] == ["higher", "no"]
+    assert rows["mel_distance"][1:3] == ["lower", "yes"]
+    assert "jnd" in rows
+    assert main(["score", "a.wav"]) == 2
+    assert main(["score", "a.wav", "b.wav", "-m", "bogus"]) == 2
+    assert "unknown metric" in capsys.readouterr().err
+
+
+def test_console_script_exit_status(folders):
+    ref, deg, _ = folders
+    exe = Path(sys.executable).with_name("earshot")
+    proc = subprocess.run([str(exe), "score", str(ref), str(deg), "-m", "snr"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1
+    assert "mean (2 files)" in proc.stdout and "skipped broken.wav" in proc.stderr
