@@ -35,8 +35,8 @@ METRIC_NAMES = ("sdr", "isr", "sir", "sar")
 
 @dataclass
 class BSSEvalResult:
-    """BSS-eval v4 scores: each of ``sdr, isr, sir, sar`` is ``(batch, sources)`` in dB, the
-    median over frames; ``frames`` is ``(batch, 4, sources, n_frames)`` in the order
+    """BSS-eval v4 scores (in the estimates' dtype): each of ``sdr, isr, sir, sar`` is
+    ``(batch, sources)`` in dB, the median over frames; ``frames`` is ``(batch, 4, sources, n_frames)`` in the order
     ``METRIC_NAMES`` (NaN for silent frames)."""
 
     sdr: torch.Tensor
@@ -74,6 +74,7 @@ def bss_eval(estimates: torch.Tensor, references: torch.Tensor, sample_rate: int
             _bss_item(e.double(), r.double(), win, hop_n, filter_length)
             for e, r in zip(estimates, references)
         ])
+    frames = frames.to(estimates.dtype if estimates.is_floating_point() else torch.float32)
     med = nanmedian(frames, dim=-1)
     return BSSEvalResult(*(med[:, i] for i in range(4)), frames=frames)
 
