@@ -7,3 +7,4 @@ Audio tensors are ``(batch, channels, samples)`` float32 in [-1, 1]; see the REA
 __version__ = "0.1.0"
 
 from earshot import errors  # noqa: E402,F401
+from earshot.weights import list_pretrained, load_pretrained  # noqa: E402,F401

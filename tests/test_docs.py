@@ -25,4 +25,4 @@ def test_docs_have_examples():
 @pytest.mark.parametrize("code", list(_blocks()))
 def test_doc_block_runs(code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, "<doc>", "exec"), {"__name__": "__doc_example__"})
+    exec(compile(code, "<doc>", "exec", dont_inherit=True), {"__name__": "__doc_example__"})
