@@ -209,18 +209,23 @@ def _projection_filters(est: torch.Tensor, ref: torch.Tensor, flen: int):
     n_fft = 1 << (length + flen - 2).bit_length()
     ref_spec = torch.fft.rfft(ref, n_fft).reshape(n_src * n_ch, -1)
     est_spec = torch.fft.rfft(est, n_fft).reshape(n_src * n_ch, -1)
-    lags = torch.arange(flen, device=ref.device)
-    toeplitz_idx = (lags[:, None] - lags[None, :]) % n_fft  # (a - b) mod n_fft
     k = n_src * n_ch
-    gram = ref.new_zeros(k, flen, k, flen)
+    # correlations one pair at a time (memory ~ one signal, even for full-length tracks):
+    # corr[i, j] = r_ij(m) = sum_t ref_i(t) ref_j(t + m) at lags 0..flen-1 then -(flen-1)..-1;
+    # cross[i, e, a] = sum_t ref_i(t - a) est_e(t)
+    lag_idx = torch.cat([torch.arange(flen), torch.arange(n_fft - flen + 1, n_fft)]).to(ref.device)
+    corr = ref.new_zeros(k, k, 2 * flen - 1)
+    cross = ref.new_zeros(k, k, flen)
     for i in range(k):
-        xc = torch.fft.irfft(ref_spec[i].conj() * ref_spec, n_fft)  # (k, n_fft): r_{i,j}(m)
-        gram[i] = xc[:, toeplitz_idx].permute(1, 0, 2)
-    gram = gram.reshape(k * flen, k * flen)
+        for j in range(k):
+            corr[i, j] = torch.fft.irfft(ref_spec[i].conj() * ref_spec[j], n_fft)[lag_idx]
+            cross[i, j] = torch.fft.irfft(ref_spec[i].conj() * est_spec[j], n_fft)[:flen]
+    lags = torch.arange(flen, device=ref.device)
+    toeplitz_idx = (lags[:, None] - lags[None, :]) % (2 * flen - 1)  # lag a - b
+    # G[(i, a), (j, b)] = sum_t ref_i(t - a) ref_j(t - b) = r_ij(a - b)
+    gram = corr[:, :, toeplitz_idx].permute(0, 2, 1, 3).reshape(k * flen, k * flen)
     gram = gram + torch.finfo(torch.float64).eps * torch.eye(k * flen, dtype=gram.dtype, device=gram.device)
-    # D[(j, cj, a), (s_est, c)] = sum_t ref_{j,cj}(t - a) est_{s_est,c}(t)
-    cross = torch.fft.irfft(ref_spec.conj()[:, None] * est_spec[None], n_fft)[..., :flen]  # (k, k_est, flen)
-    rhs = cross.permute(0, 2, 1).reshape(k * flen, k)
+    rhs = cross.permute(0, 2, 1).reshape(k * flen, k)  # D[(i, a), (s_est, c)]
     h_all = torch.linalg.solve(gram, rhs).reshape(n_src, n_ch, flen, n_src, n_ch)
     h_all = h_all.permute(3, 0, 1, 4, 2)  # (S_est, S_ref, C_in, C_out, flen)
     own = []

@@ -185,7 +185,7 @@ def test_every_metric_is_monotone_in_noise_level(speech):
                                 lambda a, b: mel_distance(a, b, SR)])
 def test_differentiable_metrics_have_finite_values_and_gradients(fn, signals):
     for name, target in signals.items():
-        target = target[..., :4000]
+        target = target[..., :2000]
         for pred in (target.clone(), 0.9 * target + 0.01, torch.zeros_like(target)):
             pred = pred.clone().requires_grad_(True)
             value = fn(pred, target)
