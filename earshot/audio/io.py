@@ -30,6 +30,8 @@ FORMATS = {
 OPUS_RATES = (8000, 12000, 16000, 24000, 48000)
 AUDIO_EXTENSIONS = tuple(FORMATS)
 READ_BLOCK = 1 << 16  # frames decoded per block
+# what libsndfile/soundfile raise on a broken file (LibsndfileError is a RuntimeError)
+_DECODER_ERRORS = (RuntimeError, ValueError, TypeError, OverflowError, MemoryError, EOFError, OSError)
 
 
 def info(path) -> sf._SoundFileInfo:
@@ -37,8 +39,8 @@ def info(path) -> sf._SoundFileInfo:
     path = _existing_file(path)
     try:
         return sf.info(str(path))
-    except (sf.LibsndfileError, RuntimeError) as exc:
-        raise AudioFileError(path, f"not a readable audio file ({exc})") from None
+    except _DECODER_ERRORS as exc:
+        raise AudioFileError(path, f"not a readable audio file ({type(exc).__name__}: {exc})") from None
 
 
 def load(path, *, sample_rate: int | None = None, mono: bool = False) -> tuple[torch.Tensor, int]:
@@ -117,8 +119,7 @@ def _read(path: Path) -> tuple[np.ndarray, int, int, str]:
                     break
     except AudioFileError:
         raise
-    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError,
-            EOFError, OSError) as exc:
+    except _DECODER_ERRORS as exc:
         raise AudioFileError(path, f"not a readable audio file ({type(exc).__name__}: {exc})") from None
     data = np.concatenate(blocks) if blocks else np.zeros((0, channels), np.float32)
     return data, rate, declared, fmt
