@@ -105,3 +105,19 @@ def test_quantizer_bypass_for_warm_up():
     with torch.no_grad():
         direct = model.synthesize(model.embed(x))[..., :700]
     assert torch.equal(out.audio, direct)
+
+
+def test_weight_norm_folds_to_the_same_outputs():
+    model = tiny(weight_norm=True)
+    assert any("parametrizations" in k for k in model.state_dict())
+    model(0.1 * torch.randn(2, 1, 3200))
+    model.eval()
+    x = 0.1 * torch.randn(1, 1, 960)
+    with torch.no_grad():
+        before = model(x, 4).audio
+        model.remove_weight_norm()
+        after = model(x, 4).audio
+    assert not any("parametrizations" in k for k in model.state_dict())
+    assert torch.allclose(before, after, atol=1e-6)
+    plain = tiny()
+    plain.load_state_dict(model.state_dict())                 # loads as weight_norm=False

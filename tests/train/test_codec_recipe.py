@@ -46,7 +46,7 @@ def test_gan_terms_and_gradients():
     assert set(terms) == {"rec", "commit", "adv", "feat"}
     assert all(torch.isfinite(v) and v.dim() == 0 for v in terms.values())
     sum(terms.values()).backward()
-    assert models["generator"].encoder.net[0].weight.grad.abs().sum() > 0
+    assert all(p.grad is not None for p in models["generator"].encoder.parameters())
     d = recipe.discriminator_step(models, batch(), ctx)
     assert set(d) == {"disc"} and torch.isfinite(d["disc"])
     d["disc"].backward()

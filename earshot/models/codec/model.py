@@ -57,13 +57,15 @@ class SoundStream(nn.Module):
             ``"decoder"`` (on the decoder input), ``"both"``, or ``None``.
         quantizer_dropout, min_quantizers, decay, dead_threshold: see
             :class:`~earshot.models.codec.rvq.ResidualVectorQuantizer`.
+        weight_norm: weight-normalise every encoder/decoder conv (trains faster; fold it with
+            :meth:`remove_weight_norm` before shipping).
     """
 
     def __init__(self, sample_rate: int = 16000, channels: int = 32, dim: int = 128, *,
                  strides=DEFAULT_STRIDES, n_quantizers: int = 24, codebook_size: int = 1024,
                  max_channels: int | None = None, film: str | None = "encoder",
                  quantizer_dropout: float = 1.0, min_quantizers: int = 1, decay: float = 0.99,
-                 dead_threshold: float = 0.01):
+                 dead_threshold: float = 0.01, weight_norm: bool = False):
         super().__init__()
         if film not in FILM_POSITIONS:
             raise ConfigError(f"film must be one of {FILM_POSITIONS}, got {film!r}")
@@ -77,6 +79,28 @@ class SoundStream(nn.Module):
         self.encoder_film = FiLM(dim) if film in ("encoder", "both") else None
         self.decoder_film = FiLM(dim) if film in ("decoder", "both") else None
         self.hop = self.encoder.hop
+        self.weight_norm = False
+        if weight_norm:
+            for conv in self._convs():
+                torch.nn.utils.parametrizations.weight_norm(conv)
+            self.weight_norm = True
+
+    def _convs(self) -> list[nn.Module]:
+        kinds = (nn.Conv1d, nn.ConvTranspose1d)
+        return [m for part in (self.encoder, self.decoder) for m in part.modules() if isinstance(m, kinds)]
+
+    def remove_weight_norm(self) -> "SoundStream":
+        """Fold weight normalisation into plain conv weights (same outputs, faster); returns self.
+
+        A model trained with ``weight_norm=True`` is shipped folded, as ``weight_norm=False``.
+        """
+        from torch.nn.utils import parametrize
+
+        for conv in self._convs():
+            if parametrize.is_parametrized(conv, "weight"):
+                parametrize.remove_parametrizations(conv, "weight", leave_parametrized=True)
+        self.weight_norm = False
+        return self
 
     # -- bitrates -------------------------------------------------------------------------------
     @property

@@ -16,6 +16,7 @@ flag off -> target is the (noisy) input.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +41,7 @@ class CodecConfig:
     quantizer_dropout: float = 1.0
     min_quantizers: int = 1
     dead_threshold: float = 0.01
+    weight_norm: bool = True    # on the codec's convs while training; folded on export
     quantizer_warmup: int = 0   # first steps train encoder+decoder without the RVQ (0 = paper)
     # adversaries (MelGAN waveform discriminator at 3 scales; STFT discriminator 1024/256)
     adversarial: bool = True
@@ -116,7 +118,7 @@ class CodecRecipe(Recipe):
         return {"sample_rate": c.sample_rate, "channels": c.channels, "dim": c.dim, "strides": list(c.strides),
                 "n_quantizers": c.n_quantizers, "codebook_size": c.codebook_size, "max_channels": c.max_channels,
                 "film": c.film, "quantizer_dropout": c.quantizer_dropout, "min_quantizers": c.min_quantizers,
-                "dead_threshold": c.dead_threshold}
+                "dead_threshold": c.dead_threshold, "weight_norm": c.weight_norm}
 
     def build_models(self):
         from earshot.models.codec import SoundStream
@@ -211,4 +213,5 @@ class CodecRecipe(Recipe):
     def export(self, models):
         c = self.config
         data = f"earshot corpus ({', '.join(c.kinds)}{' + noise' if c.denoise else ''}) at {c.sample_rate} Hz"
-        return Exported(self._gen(models), self.model_kwargs(), c.sample_rate, data=data)
+        shipped = copy.deepcopy(self._gen(models)).remove_weight_norm().eval()
+        return Exported(shipped, {**self.model_kwargs(), "weight_norm": False}, c.sample_rate, data=data)
