@@ -95,6 +95,7 @@ def save(path, audio, sample_rate: int, *, subtype: str | None = None, overwrite
     os.close(fd)
     try:
         sf.write(tmp, data, sample_rate, format=fmt, subtype=subtype or default_subtype)
+        os.chmod(tmp, 0o644)  # mkstemp makes the file private; audio files are for sharing
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -82,6 +82,7 @@ def save_pretrained(
     _build(path, kwargs).load_state_dict(tensors, strict=True)  # the manifest can rebuild it
     tmp = weights.with_name(f".{weights.name}.tmp")
     save_file(tensors, str(tmp), metadata={"format": FORMAT, "class": path})
+    os.chmod(tmp, 0o644)
     os.replace(tmp, weights)
     manifest = {
         "name": name,
