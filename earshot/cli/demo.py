@@ -1,0 +1,46 @@
+"""`earshot demo`: run every earshot system end to end and write one HTML report."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("demo", help="run every system end to end and write runs/demo/report.html")
+    p.add_argument("--data", type=Path, help="your own audio folder for the evaluation clips (default: the corpus)")
+    p.add_argument("--corpus", type=Path, help="corpus folder to use or build (default: next to --out)")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="report folder (default runs/demo)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="smallest budgets (a few minutes)")
+    size.add_argument("--full", action="store_true", help="the papers' budgets (hours on a CPU)")
+    p.add_argument("--stages", help="comma-separated subset of stages to run (default: all)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from earshot.demo.definitions import DEFINITIONS
+    from earshot.demo.runner import DemoContext, run_demo
+    from earshot.demo.stages import STAGES
+    from earshot.errors import ConfigError
+
+    stages = STAGES
+    if args.stages:
+        wanted = [s.strip() for s in args.stages.split(",")]
+        unknown = sorted(set(wanted) - {s[0] for s in STAGES})
+        if unknown:
+            raise ConfigError(f"unknown stages {unknown}; choose from {', '.join(s[0] for s in STAGES)}")
+        stages = [s for s in STAGES if s[0] in wanted or s[0] == "corpus"]
+    ctx = DemoContext(out=args.out, data=args.data, quick=args.quick, full=args.full, seed=args.seed,
+                      corpus=args.corpus)
+    start = time.perf_counter()
+    path, sections = run_demo(ctx, stages, definitions=DEFINITIONS)
+    minutes = (time.perf_counter() - start) / 60
+    failed = [s.title for s in sections if not s.ok]
+    for s in sections:
+        print(f"  {'ok    ' if s.ok else 'FAILED'} {s.title} ({s.seconds:.0f} s)")
+    print(f"report: {path.resolve()} ({minutes:.1f} min)")
+    if failed:
+        print(f"{len(failed)} stage(s) failed: {', '.join(failed)}")
+    return 1 if failed else 0
