@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import struct
 import zlib
 from dataclasses import dataclass
@@ -154,7 +155,10 @@ def write(path, stream: Bitstream, *, overwrite: bool = False) -> Path:
     path = Path(path)
     if path.exists() and not overwrite:
         raise BitstreamError(f"{path}: already exists; refusing to write over it")
-    path.write_bytes(to_bytes(stream))
+    data = to_bytes(stream)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)  # atomic: never a half-written file
     return path
 
 
