@@ -64,14 +64,17 @@ class SpectralEmulator(nn.Module):
     first ``dropout_layers``) with skip connections. The STFT keeps the first ``n_fft // 2`` bins
     (the Nyquist bin copies its neighbour's prediction); frames are padded to a multiple of
     ``2**levels`` inside and cropped back. ``eps`` keeps the magnitude's gradient finite at
-    silence; ``logit_eps`` bounds the input to the logit.
+    silence; ``logit_eps`` bounds the input to the logit. ``frequency_channel`` adds a second
+    input channel holding each bin's normalised frequency (0..1), so the convolutions know where
+    in the spectrum they are (the codec's low-pass and band behaviour depend on frequency; the
+    paper's network has only the magnitude channel).
     """
 
     def __init__(self, *, sample_rate: int = 16000, n_fft: int = 1024, hop_length: int = 512,
                  levels: int = 5, base_filters: int = 32, max_filters: int | None = None,
                  kernel_size: int = 5, dropout: float = 0.5, dropout_layers: int = 3,
                  floor_db: float = -100.0, top_db: float = 20.0, eps: float = 1e-8,
-                 logit_eps: float = 1e-4):
+                 logit_eps: float = 1e-4, frequency_channel: bool = False):
         super().__init__()
         if (n_fft // 2) % 2**levels:
             raise ConfigError(f"n_fft // 2 = {n_fft // 2} must be divisible by 2**levels = {2**levels}")
@@ -83,11 +86,14 @@ class SpectralEmulator(nn.Module):
         self.register_buffer("window", window, persistent=False)
         self.ref = float(window.sum()) / 2  # magnitude of a full-scale sine
         pad = kernel_size // 2
+        self.frequency_channel = frequency_channel
+        self.register_buffer("position", torch.linspace(0, 1, n_fft // 2).reshape(1, 1, -1, 1), persistent=False)
         chans = [1] + [_channels(base_filters, i, max_filters) for i in range(levels)]
+        first_in = 2 if frequency_channel else 1
         self.down = nn.ModuleList()
         for i in range(levels):
             self.down.append(nn.Sequential(
-                nn.Conv2d(chans[i], chans[i + 1], kernel_size, stride=2, padding=pad),
+                nn.Conv2d(first_in if i == 0 else chans[i], chans[i + 1], kernel_size, stride=2, padding=pad),
                 nn.BatchNorm2d(chans[i + 1]), nn.LeakyReLU(0.2)))
         self.up = nn.ModuleList()
         for j in range(levels):  # j = 0 is the deepest
@@ -142,6 +148,8 @@ class SpectralEmulator(nn.Module):
         frames = z.shape[-1]
         unit = 2**self.levels
         h = F.pad(z[:, :, : self.n_fft // 2], (0, -frames % unit))
+        if self.frequency_channel:
+            h = torch.cat([h, self.position.to(h.dtype).expand(h.shape[0], 1, -1, h.shape[-1])], dim=1)
         wanted = set(self.layer_names if layers is None else layers)
         last = max([self.layer_names.index(n) for n in wanted], default=-1)
         acts, skips = {}, []

@@ -31,9 +31,11 @@ def test_spectral_shapes_and_range(samples, rng):
     assert feats.activations["enc5"].shape[1] == 16  # capped by max_filters
 
 
-def test_spectral_untrained_is_identity(rng):
+@pytest.mark.parametrize("frequency_channel", [False, True])
+def test_spectral_untrained_is_identity(rng, frequency_channel):
     """The last layer starts at zero, so the prediction is the input's own representation."""
-    net = tiny_spectral()
+    net = tiny_spectral(frequency_channel=frequency_channel)
+    assert net.down[0][0].in_channels == (2 if frequency_channel else 1)
     x = 0.3 * torch.randn(2, 1, 4000, generator=rng)
     z = net.represent(x)
     y = net(x)

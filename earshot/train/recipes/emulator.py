@@ -42,6 +42,7 @@ class EmulatorConfig:
     base_filters: int = 32
     max_filters: int = 0               # 0 = no cap
     dropout: float = 0.5
+    frequency_channel: bool = False    # add a bin-frequency input channel (not in the paper)
     # C^T (paper: 8 levels, 32 filters, kernels 15 down / 9 up)
     time_levels: int = 8
     filters: int = 32
@@ -113,7 +114,8 @@ class EmulatorRecipe(Recipe):
         c = self.config
         if c.variant == "spectral":
             return {"sample_rate": c.sample_rate, "levels": c.levels, "base_filters": c.base_filters,
-                    "max_filters": c.max_filters or None, "dropout": c.dropout}
+                    "max_filters": c.max_filters or None, "dropout": c.dropout,
+                    "frequency_channel": c.frequency_channel}
         if c.variant == "time":
             return {"sample_rate": c.sample_rate, "levels": c.time_levels, "filters": c.filters,
                     "growth": c.growth}
