@@ -107,14 +107,15 @@ def _distance(sx: torch.Tensor, sy: torch.Tensor, terms: DistanceTerms, items: i
             loss += terms.sc * nd / ny
             extra.update(nd=nd, ny=ny, ny_clamped=ny_raw < terms.sc_eps)
         if terms.lin_l1:
-            loss += terms.lin_l1 * diff.abs().mean(1)
+            loss += terms.lin_l1 / diff.shape[1] * torch.linalg.vector_norm(diff, ord=1, dim=1)
         if terms.lin_mse:
             loss += terms.lin_mse * diff.square().mean(1)
     if terms.uses_log:
         f = terms.log_floor
         e = torch.log(sx.clamp_min(f) / sy.clamp_min(f)) if f > 0 else torch.log(sx / sy)
         if terms.log_l1:
-            loss += terms.log_l1 * _per_item(e, items).abs().mean(1)
+            ei = _per_item(e, items)
+            loss += terms.log_l1 / ei.shape[1] * torch.linalg.vector_norm(ei, ord=1, dim=1)
         if terms.log_mse:
             loss += terms.log_mse * _per_item(e, items).square().mean(1)
             extra.update(e=e)
@@ -127,48 +128,39 @@ def _distance(sx: torch.Tensor, sy: torch.Tensor, terms: DistanceTerms, items: i
 
 
 class _SpectralDistance(torch.autograd.Function):
-    """Saves the padded signals and the target's (mel) magnitudes only; the backward pass
-    recomputes the input's spectrum (one extra FFT) instead of keeping complex spectra alive."""
+    """Saves the padded signals and the magnitudes (not the complex spectra); the backward pass
+    recomputes the spectrum of the signals that need a gradient (one extra FFT each)."""
 
     @staticmethod
     def forward(ctx, xp, yp, window, fb, n_fft, hop, terms, items):
         rows = xp.shape[0]
         spec = _spectrum(torch.cat([xp, yp]), window, n_fft, hop)
-        mag_x, mag_y = _magnitude(spec[:rows], terms.power_eps), _magnitude(spec[rows:], terms.power_eps)
+        mag = _magnitude(spec, terms.power_eps)
         del spec
-        if fb is not None:
-            mag_x, mag_y = torch.matmul(mag_x, fb.t()), torch.matmul(mag_y, fb.t())
-        loss, extra = _distance(mag_x, mag_y, terms, items)
+        s = mag if fb is None else torch.matmul(mag, fb.t())
+        loss, extra = _distance(s[:rows], s[rows:], terms, items)
         ctx.cfg = (n_fft, hop, terms, items, extra)
-        ctx.save_for_backward(xp, yp, window, fb, mag_x if fb is not None else None, mag_y)
+        ctx.save_for_backward(xp, yp, window, fb, mag, s if fb is not None else None)
         return loss
 
     @staticmethod
     @once_differentiable
     def backward(ctx, grad):
         n_fft, hop, terms, items, extra = ctx.cfg
-        xp, yp, window, fb, sx, sy = ctx.saved_tensors
-        want = ctx.needs_input_grad[:2]
-        spec_x = mag_x = None
-        if want[0] or fb is None:
-            spec_x = _spectrum(xp, window, n_fft, hop)
-            mag_x = _magnitude(spec_x, terms.power_eps)
-        if fb is None:
-            sx = mag_x
-        d_sx, d_sy = _grad_spectrogram(grad, sx, sy, terms, items, extra, want)
+        xp, yp, window, fb, mag, s = ctx.saved_tensors
+        rows = xp.shape[0]
+        s = mag if s is None else s
+        d_sx, d_sy = _grad_spectrogram(grad, s[:rows], s[rows:], terms, items, extra, ctx.needs_input_grad[:2])
         floor = torch.tensor(terms.power_eps, dtype=xp.dtype).sqrt().item()
         half_window = window * 0.5
         grads = [None, None]
         for k, (d_s, sig) in enumerate(((d_sx, xp), (d_sy, yp))):
             if d_s is None:
                 continue
-            if k == 0:
-                spec, mag = spec_x, mag_x
-            else:
-                spec = _spectrum(yp, window, n_fft, hop)
-                mag = sy if fb is None else _magnitude(spec, terms.power_eps)
-            scale = (d_s if fb is None else torch.matmul(d_s, fb)).div_(mag)
-            scale.masked_fill_(mag <= floor, 0.0)
+            m = mag[:rows] if k == 0 else mag[rows:]
+            scale = (d_s if fb is None else torch.matmul(d_s, fb)).div_(m)
+            scale.masked_fill_(m <= floor, 0.0)
+            spec = _spectrum(sig, window, n_fft, hop)
             # complex * real promotes element by element (slow); a complex copy of scale is 6x faster
             g = _overlap_add(spec.mul_(scale.to(spec.dtype)), half_window, n_fft, hop)
             grads[k] = torch.nn.functional.pad(g, (0, sig.shape[-1] - g.shape[-1]))

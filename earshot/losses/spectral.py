@@ -160,7 +160,9 @@ class STFTMagnitudeLoss(SpectralLoss):
                          window=window, reduction=reduction)
 
 
-def _stft_terms(w_sc, w_log_mag, w_lin_mag, mag_distance, eps, log_floor=0.0):
+def _stft_terms(w_sc, w_log_mag, w_lin_mag, mag_distance, eps, log_floor=None, mel=False):
+    if log_floor is None:   # mel bands can be empty (all-zero filters): floor them, far below any real band
+        log_floor = 1e-12 if mel else 0.0
     log = _mag_terms(True, mag_distance, eps, w_log_mag)
     lin = _mag_terms(False, mag_distance, eps, w_lin_mag)
     return DistanceTerms(sc=w_sc, log_l1=log.log_l1, log_mse=log.log_mse, lin_l1=lin.lin_l1,
@@ -172,16 +174,19 @@ class STFTLoss(SpectralLoss):
 
     Equal to ``auraloss.freq.STFTLoss`` per batch item (auraloss takes the spectral convergence
     over the whole batch; here it is per item, so that ``reduction="none"`` is meaningful).
-    ``n_mels`` (with ``sample_rate``) switches to a mel-scale magnitude. ``eps`` floors the power.
+    ``n_mels`` (with ``sample_rate``) switches to a mel-scale magnitude. ``eps`` floors the power;
+    ``log_floor`` floors the (mel) magnitude before the log (default: 0, or 1e-12 with mel bands,
+    so that empty mel filters give zero instead of NaN).
     """
 
     def __init__(self, n_fft: int = 1024, hop_length: int = 256, win_length: int | None = None, *,
                  window: str = "hann", w_sc: float = 1.0, w_log_mag: float = 1.0, w_lin_mag: float = 0.0,
                  mag_distance: str = "l1", eps: float = 1e-8, sample_rate: int | None = None,
-                 n_mels: int | None = None, perceptual_weighting: bool = False, sum_difference: bool = False,
-                 reduction: str = "mean"):
+                 n_mels: int | None = None, log_floor: float | None = None, perceptual_weighting: bool = False,
+                 sum_difference: bool = False, reduction: str = "mean"):
         super().__init__([Resolution(n_fft, hop_length, win_length or n_fft, n_mels)],
-                         _stft_terms(w_sc, w_log_mag, w_lin_mag, mag_distance, eps), sample_rate=sample_rate,
+                         _stft_terms(w_sc, w_log_mag, w_lin_mag, mag_distance, eps, log_floor, bool(n_mels)),
+                         sample_rate=sample_rate,
                          window=window, prefilter="a_weighting" if perceptual_weighting else None,
                          sum_difference=sum_difference, reduction=reduction)
 
@@ -199,12 +204,14 @@ class MultiResolutionSTFTLoss(SpectralLoss):
     def __init__(self, fft_sizes: Sequence[int] = (1024, 2048, 512), hop_sizes: Sequence[int] = (120, 240, 50),
                  win_lengths: Sequence[int] = (600, 1200, 240), *, window: str = "hann", w_sc: float = 1.0,
                  w_log_mag: float = 1.0, w_lin_mag: float = 0.0, mag_distance: str = "l1", eps: float = 1e-8,
-                 sample_rate: int | None = None, n_mels: int | None = None, perceptual_weighting: bool = False,
-                 sum_difference: bool = False, w_sum: float = 1.0, w_diff: float = 1.0, reduction: str = "mean"):
+                 sample_rate: int | None = None, n_mels: int | None = None, log_floor: float | None = None,
+                 perceptual_weighting: bool = False, sum_difference: bool = False, w_sum: float = 1.0,
+                 w_diff: float = 1.0, reduction: str = "mean"):
         if not len(fft_sizes) == len(hop_sizes) == len(win_lengths):
             raise ConfigError("fft_sizes, hop_sizes and win_lengths need the same length")
         res = [Resolution(f, h, w, n_mels) for f, h, w in zip(fft_sizes, hop_sizes, win_lengths)]
-        super().__init__(res, _stft_terms(w_sc, w_log_mag, w_lin_mag, mag_distance, eps), sample_rate=sample_rate,
+        super().__init__(res, _stft_terms(w_sc, w_log_mag, w_lin_mag, mag_distance, eps, log_floor, bool(n_mels)),
+                         sample_rate=sample_rate,
                          window=window, prefilter="a_weighting" if perceptual_weighting else None,
                          sum_difference=sum_difference, w_sum=w_sum, w_diff=w_diff, reduction=reduction)
 

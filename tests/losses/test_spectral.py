@@ -152,3 +152,11 @@ def test_errors():
         STFTLoss(n_mels=64)
     with pytest.raises(ShapeError):
         MultiResolutionSTFTLoss(sum_difference=True)(torch.zeros(1, 1, 1000), torch.zeros(1, 1, 1000))
+
+
+def test_empty_mel_bands_are_finite(rng):
+    # 128 mel bands on a 512-point FFT at 44.1 kHz leave some filters empty (auraloss gives NaN here)
+    x = torch.randn(2, 1, 3000, generator=rng, requires_grad=True)
+    value = STFTLoss(n_fft=512, hop_length=128, n_mels=128, sample_rate=44100)(x, torch.randn(2, 1, 3000, generator=rng))
+    value.backward()
+    assert torch.isfinite(value) and torch.isfinite(x.grad).all()
