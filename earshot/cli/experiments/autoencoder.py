@@ -40,12 +40,15 @@ def register(subparsers) -> None:
     p.add_argument("--corpus", default="/work/data/corpus", help="corpus folder (speech + music)")
     p.add_argument("--out", type=Path, default=Path("runs/autoencoder"), help="output folder")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
-    p.add_argument("--steps", type=int, default=150, help="optimiser steps per model")
+    p.add_argument("--steps", type=int, default=500, help="optimiser steps per model")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--seconds", type=float, default=0.5, help="training excerpt length")
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lowpass", type=float, default=3000.0, help="band-limit in Hz (0 = full band)")
     p.add_argument("--codec-layers", default="all", help="CodecLoss layers: all | encoder | shallow | decoder")
+    p.add_argument("--codec-feature-weight", type=float, default=1.0, help="CodecLoss feature term weight (c)")
+    p.add_argument("--spectral-emulator", default="emulator-spectral", help="weights name or manifest path")
+    p.add_argument("--time-emulator", default="emulator-time", help="weights name or manifest path")
     p.add_argument("--test-files", type=int, default=4, help="held-out files per kind")
     p.add_argument("--test-seconds", type=float, default=4.0)
     p.add_argument("--seed", type=int, default=0)
@@ -63,7 +66,8 @@ def train_model(name: str, args) -> tuple[torch.nn.Module, float]:
         "train.lr": str(args.lr), "train.val_every": "0", "train.ckpt_every": "0", "train.tensorboard": "false",
         "train.loss_weights": json.dumps(MODELS[name]), "recipe.corpus": args.corpus,
         "recipe.seconds": str(args.seconds), "recipe.lowpass_hz": str(args.lowpass), "recipe.seed": str(args.seed),
-        "recipe.codec_layers": args.codec_layers,
+        "recipe.codec_layers": args.codec_layers, "recipe.codec_feature_weight": str(args.codec_feature_weight),
+        "recipe.spectral_emulator": args.spectral_emulator, "recipe.time_emulator": args.time_emulator,
     }
     cfg = build_config("autoencoder", recipe.config_class, train_defaults=recipe.train_defaults, overrides=overrides)
     start = time.process_time()
@@ -148,6 +152,8 @@ def run(args) -> int:
         print(f"training {LABELS[name]} ({MODELS[name]}), {args.steps} steps", file=sys.stderr)
         models[name], cpu[name] = train_model(name, args)
     results = {"steps": args.steps, "batch_size": args.batch_size, "seconds": args.seconds, "lr": args.lr,
+               "codec": {"layers": args.codec_layers, "feature_weight": args.codec_feature_weight,
+                         "spectral": args.spectral_emulator, "time": args.time_emulator},
                "lowpass_hz": args.lowpass, "seed": args.seed, "loss_weights": {m: MODELS[m] for m in args.models},
                "train_cpu_seconds": cpu, "test": {"files_per_kind": args.test_files, "seconds": args.test_seconds}}
     results["scores"] = score(models, test_clips(args), args.out)

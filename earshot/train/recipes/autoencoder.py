@@ -38,6 +38,9 @@ class AutoencoderConfig:
     filters: int = 12
     kernel_size: int = 9
     codec_layers: str = "all"          # CodecLoss layers: all | encoder | shallow | decoder
+    codec_feature_weight: float = 1.0  # CodecLoss feature term (the paper's c); prediction term b = 1
+    spectral_emulator: str = "emulator-spectral"   # weights name or manifest path
+    time_emulator: str = "emulator-time"
     seed: int = 0
 
 
@@ -113,10 +116,11 @@ class AutoencoderRecipe(Recipe):
             from earshot.losses import L1Loss, MultiResolutionSTFTLoss, STFTMagnitudeLoss
             from earshot.losses.codec import CodecLoss
 
-            sr, layers = self.config.sample_rate, self.config.codec_layers
+            c = self.config
+            codec = dict(sample_rate=c.sample_rate, layers=c.codec_layers, feature_weight=c.codec_feature_weight)
             makers = {"l1": L1Loss, "stft": lambda: STFTMagnitudeLoss(1024, 256), "mrstft": MultiResolutionSTFTLoss,
-                      "codec_spectral": lambda: CodecLoss("spectral", sample_rate=sr, layers=layers),
-                      "codec_time": lambda: CodecLoss("time", sample_rate=sr, layers=layers)}
+                      "codec_spectral": lambda: CodecLoss(c.spectral_emulator, **codec),
+                      "codec_time": lambda: CodecLoss(c.time_emulator, **codec)}
             weights = self.train_config.loss_weights or {"l1": 1.0}
             unknown = sorted(set(weights) - set(makers))
             if unknown:
