@@ -3,8 +3,9 @@
     python benchmarks/losses.py [--quick] [--rates 16000 44100] [--threads 1 2] [--repeats 7]
 
 Batch 8 x 1 s of noise-like audio (stereo for the sum/difference case), input requiring grad.
-Time: median over repeats of one forward + backward, earshot and auraloss interleaved so that
-machine load hits both alike. Memory: peak resident memory above the pre-call baseline during
+Time: the fastest of ``--repeats`` runs of one forward + backward (the minimum is the least
+disturbed by other processes; ``--stat median`` for the median), earshot and auraloss
+interleaved so that machine load hits both alike. Memory: peak resident memory above the pre-call baseline during
 one forward + backward, measured in a fresh subprocess per (case, rate, implementation) with
 ``MALLOC_MMAP_THRESHOLD_`` fixed so that freed buffers go back to the OS (so RSS follows live
 tensors). Values: earshot's per-item values (reduction "none") against auraloss run item by
@@ -26,6 +27,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+STAT = min
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
@@ -78,7 +80,7 @@ def _time_pair(ours, theirs, x, y, repeats: int) -> tuple[float, float]:
             start = time.perf_counter()
             _step(fn, x, y)
             out.append(time.perf_counter() - start)
-    return statistics.median(a), statistics.median(b)
+    return STAT(a), STAT(b)
 
 
 def _time_one(loss, x, y, repeats: int) -> float:
@@ -88,7 +90,7 @@ def _time_one(loss, x, y, repeats: int) -> float:
         start = time.perf_counter()
         _step(loss, x, y)
         out.append(time.perf_counter() - start)
-    return statistics.median(out)
+    return STAT(out)
 
 
 def _value_gap(ours, theirs, x, y) -> float:
@@ -186,6 +188,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float, default=1.0)
     parser.add_argument("--cases", nargs="+", help="only these cases (stft mrstft mrstft-mel64 sum-diff dac-mel "
                         "soundstream)")
+    parser.add_argument("--stat", choices=["min", "median"], default="min", help="statistic over repeats")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory subprocesses")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--probe", nargs=3, metavar=("CASE", "RATE", "IMPL"), help=argparse.SUPPRESS)
@@ -193,9 +196,11 @@ def main(argv=None) -> int:
     if args.probe:
         _probe(args.probe[0], int(args.probe[1]), args.probe[2], args.batch, args.seconds)
         return 0
+    global STAT
+    STAT = min if args.stat == "min" else statistics.median
     if args.quick:
         args.rates, args.repeats = [16000], 3
-    print(f"batch {args.batch} x {args.seconds:g} s, repeats {args.repeats}, torch {torch.__version__}, "
+    print(f"batch {args.batch} x {args.seconds:g} s, {args.stat} of {args.repeats} repeats, torch {torch.__version__}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", flush=True)
     rows = run(args.rates, args.threads, args.repeats, args.batch, args.seconds, memory=not args.no_memory,
                only=args.cases)
