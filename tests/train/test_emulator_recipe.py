@@ -85,3 +85,28 @@ def test_train_export_load(corpus, tmp_path, variant, size):
     assert info["recipe"] == "emulator" and "MP3" in info["data"] and info["sample_rate"] == 16000
     x = 0.1 * torch.randn(1, 1, 4000)
     assert torch.isfinite(CodecLoss(str(manifest))(x, 0.5 * x))
+
+
+def test_autoencoder_recipe_band_limits_and_trains(corpus, tmp_path):
+    """The experiment's recipe: excerpts are low-passed at 3 kHz; two steps of L1 + STFT train."""
+    from earshot.cli.common import parse_overrides
+    from earshot.train.config import build_config
+    from earshot.train.engine import train
+    from earshot.train.recipe import get_recipe
+    from earshot.train.recipes.autoencoder import AutoencoderConfig, Excerpts
+
+    data = Excerpts(AutoencoderConfig(corpus=str(corpus), seconds=0.5), "train", items=4, seed=0)
+    x = data[0][0]
+    power = torch.fft.rfft(x).abs().square()
+    f = torch.fft.rfftfreq(x.shape[-1], 1 / 16000)
+    assert power[f > 3200].sum() < 1e-4 * power.sum()
+    assert power[(f > 100) & (f < 2800)].sum() > 0.9 * power.sum()
+
+    cls = get_recipe("autoencoder")
+    items = [f"recipe.corpus={corpus}", "recipe.items=8", "recipe.valid_items=2", "train.steps=2",
+             "train.batch_size=2", "train.tensorboard=false", "train.progress=false", "train.num_examples=0",
+             "train.loss_weights={l1: 1.0, stft: 1.0}"]
+    cfg = build_config("autoencoder", cls.config_class, train_defaults=cls.train_defaults,
+                       overrides=parse_overrides(items))
+    result = train(cfg, tmp_path / "run")
+    assert result.step == 2 and math.isfinite(result.metrics["snr"]) and result.metrics["stft"] > 0
