@@ -121,3 +121,14 @@ def test_weight_norm_folds_to_the_same_outputs():
     assert torch.allclose(before, after, atol=1e-6)
     plain = tiny()
     plain.load_state_dict(model.state_dict())                 # loads as weight_norm=False
+
+
+def test_init_passes_audio_at_unit_gain_and_silence_as_silence():
+    torch.manual_seed(0)
+    model = SoundStream(16000, channels=8, dim=32).eval()
+    x = 0.05 * torch.randn(1, 1, 16000)
+    with torch.no_grad():
+        gain = model(x, quantize=False).audio.pow(2).mean().sqrt() / x.pow(2).mean().sqrt()
+        silence = model(torch.zeros(1, 1, 3200), quantize=False).audio
+    assert 0.3 < gain < 3.0
+    assert torch.equal(silence, torch.zeros_like(silence))

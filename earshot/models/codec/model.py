@@ -19,6 +19,7 @@ from earshot.errors import ConfigError, ShapeError
 from earshot.models.codec.decoder import Decoder
 from earshot.models.codec.encoder import DEFAULT_STRIDES, Encoder
 from earshot.models.codec.film import FiLM
+from earshot.models.codec.layers import ResidualUnit
 from earshot.models.codec.rvq import ResidualVectorQuantizer
 from earshot.validate import check_audio, check_sample_rate
 
@@ -79,11 +80,31 @@ class SoundStream(nn.Module):
         self.encoder_film = FiLM(dim) if film in ("encoder", "both") else None
         self.decoder_film = FiLM(dim) if film in ("decoder", "both") else None
         self.hop = self.encoder.hop
+        self.reset_parameters()
         self.weight_norm = False
         if weight_norm:
             for conv in self._convs():
                 torch.nn.utils.parametrizations.weight_norm(conv)
             self.weight_norm = True
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Variance-preserving init of the encoder and decoder.
+
+        Weights ~ N(0, 1 / fan_in) (a transposed conv's fan-in is ``in * kernel / stride``), zero
+        biases, and every residual unit's 1x1 conv scaled by 0.1 so each unit starts close to
+        the identity (not at zero: weight normalisation needs a non-zero weight).
+        The untrained codec then passes audio at about unit gain and maps silence to silence;
+        PyTorch's default init shrinks the signal ~1e-5 through this depth, and training must
+        first undo that (many steps spent producing an input-independent average spectrum).
+        """
+        for conv in self._convs():
+            k, s = conv.kernel_size[0], conv.stride[0]
+            fan_in = conv.in_channels * k / s if isinstance(conv, nn.ConvTranspose1d) else conv.in_channels * k
+            nn.init.normal_(conv.weight, 0.0, (conv.groups / fan_in) ** 0.5)
+            nn.init.zeros_(conv.bias)
+        for unit in (m for m in self.modules() if isinstance(m, ResidualUnit)):
+            unit.pointwise.weight.mul_(0.1)
 
     def _convs(self) -> list[nn.Module]:
         kinds = (nn.Conv1d, nn.ConvTranspose1d)
