@@ -173,14 +173,19 @@ class JNDRecipe(Recipe):
         if c.lists and not c.pairs:
             return f"same/different judgments from list files {c.lists} (as labelled by their source)"
         folders = [f.strip() for f in c.pairs.split(",") if f.strip()] if c.pairs else ["generated from " + c.corpus]
-        kinds = set()
+        kinds, parts = set(), []
         for f in folders:
             try:
-                kinds.add(json.loads((Path(f) / "manifest.json").read_text())["judgments"])
+                m = json.loads((Path(f) / "manifest.json").read_text())
+                kinds.add(m["judgments"])
+                parts.append(f"{f}: {m['n_judgments']} judgments on {m['n_walks']} DPAM walks "
+                             f"({m['n_trials']} adaptive trials each) over {', '.join(m['walk_config']['perturbations'])}, "
+                             f"{m['seconds']} s excerpts of {'/'.join(m['kinds'])} from {m['source']} ({m['split']} split)")
             except (OSError, ValueError, KeyError):
                 kinds.add("simulated-listener" if not c.pairs else "unknown")
+                parts.append(f)
         simulated = "simulated-listener" in kinds
-        text = f"JND pairs {', '.join(folders)} at {c.sample_rate} Hz; judgments: {', '.join(sorted(kinds))}"
+        text = f"JND pairs at {c.sample_rate} Hz -- {'; '.join(parts)}; judgments: {', '.join(sorted(kinds))}"
         if simulated:
             text += (" -- answers of earshot's SIMULATED listener (NMR detector + psychometric function), "
                      "a stand-in for human judgments, NOT human data")
