@@ -40,7 +40,7 @@ def test_denoising_experiment_writes_a_table(corpus, weights, tmp_path):
     assert code == 0
     results = json.loads((out / "metrics.json").read_text())
     assert (out / "report.html").exists()
-    assert results["variants"] == {"l1+jnd": {"l1": 1.0, "jnd": 1.0}}
+    assert results["variants"] == {"l1+jnd": {"l1": 1.0, "jnd": 0.03}}
     rows = results["eval"]["rows"]
     assert list(rows) == ["noisy input", "l1+jnd"]
     for row in rows.values():

@@ -33,7 +33,8 @@ def register(subparsers) -> None:
     p.add_argument("--losses", default=DEFAULT_LOSSES, help=f"comma-separated variants (default {DEFAULT_LOSSES})")
     p.add_argument("--steps", type=int, default=300, help="optimiser steps per variant")
     p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--jnd-weight", type=float, default=1.0, help="weight of the JND term in 'l1+jnd'")
+    p.add_argument("--jnd-weight", type=float, default=0.03,
+                   help="weight of the JND term in l1+jnd (0.03: both terms about equal on noisy input)")
     p.add_argument("--jnd-weights", default="jnd-sim-16k", help="shipped JND weights used as the loss and metric")
     p.add_argument("--seconds", type=float, default=1.0, help="training excerpt length")
     p.add_argument("--test-items", type=int, default=24)
