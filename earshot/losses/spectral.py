@@ -196,8 +196,8 @@ class MultiResolutionSTFTLoss(SpectralLoss):
 
     Defaults: FFT sizes (1024, 2048, 512), hops (120, 240, 50), windows (600, 1200, 240) hann,
     spectral convergence + log-magnitude L1, power floor 1e-8. Equal per batch item to
-    ``auraloss.freq.MultiResolutionSTFTLoss`` with the same settings, 3x+ faster (see
-    benchmarks/losses.py). ``perceptual_weighting`` A-weights both signals first (needs
+    ``auraloss.freq.MultiResolutionSTFTLoss`` with the same settings, at about 2.5x its speed and
+    half its peak memory on CPU (benchmarks/losses.py). ``perceptual_weighting`` A-weights both signals first (needs
     ``sample_rate``); ``sum_difference`` compares stereo sum and difference signals.
     """
 
