@@ -11,7 +11,7 @@ from earshot.errors import ConfigError, ShapeError
 
 def griffin_lim(magnitude: torch.Tensor, n_fft: int, hop_length: int, window: torch.Tensor, *,
                 n_iter: int = 32, momentum: float = 0.99, length: int | None = None,
-                init: str = "random", generator: torch.Generator | None = None,
+                init: "str | torch.Tensor" = "random", generator: torch.Generator | None = None,
                 eps: float = 1e-8) -> torch.Tensor:
     """Estimate a signal whose STFT magnitude is ``magnitude``.
 
@@ -19,7 +19,8 @@ def griffin_lim(magnitude: torch.Tensor, n_fft: int, hop_length: int, window: to
         magnitude: ``(batch, channels, n_fft // 2 + 1, frames)``, non-negative (linear, not power).
         n_fft, hop_length, window: the STFT that made ``magnitude`` (see :func:`earshot.dsp.stft.stft`).
         n_iter: iterations; momentum: the "fast Griffin-Lim" acceleration (0 gives the classic one).
-        init: ``"random"`` phases (drawn from ``generator``; seed it for reproducibility) or ``"zeros"``.
+        init: ``"random"`` phases (drawn from ``generator``; seed it for reproducibility), ``"zeros"``,
+            or a tensor of initial phases in radians shaped like ``magnitude`` (e.g. a related signal's).
         eps: floor on ``|X|`` when projecting onto the magnitude.
 
     Returns ``(batch, channels, samples)`` (``length`` samples when given). Differentiable in
@@ -29,7 +30,11 @@ def griffin_lim(magnitude: torch.Tensor, n_fft: int, hop_length: int, window: to
         raise ShapeError(f"magnitude must be (batch, channels, {n_fft // 2 + 1}, frames), got {tuple(magnitude.shape)}")
     if not 0.0 <= momentum < 1.0:
         raise ConfigError(f"momentum must be in [0, 1), got {momentum}")
-    if init == "random":
+    if torch.is_tensor(init):
+        if init.shape != magnitude.shape:
+            raise ShapeError(f"init phases {tuple(init.shape)} must match the magnitude {tuple(magnitude.shape)}")
+        angles = torch.polar(torch.ones_like(magnitude), init.to(magnitude))
+    elif init == "random":
         phase = torch.rand(magnitude.shape, generator=generator, dtype=magnitude.dtype).to(magnitude.device)
         angles = torch.polar(torch.ones_like(magnitude), 2 * torch.pi * phase)
     elif init == "zeros":

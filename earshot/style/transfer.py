@@ -20,6 +20,7 @@ import torch
 from tqdm import tqdm
 
 from earshot.dsp.griffinlim import griffin_lim
+from earshot.dsp.stft import stft
 from earshot.errors import ConfigError, ShapeError
 from earshot.losses.style import _layer_weights, content_distance, style_distance
 from earshot.losses.style_features import FeatureExtractor, feature_extractor
@@ -138,8 +139,10 @@ def _spectrogram_transfer(net, content, style, style_w, content_w, s, texture, g
 
     history = _optimise(x, terms, s, s.lr or 0.05, lambda: x.data.clamp_(min=0), progress)
     magnitude = torch.expm1(x.detach()).unsqueeze(1)
+    # Start phase retrieval from the content's phases: the spectrogram started as the content's.
+    init = "random" if texture else torch.angle(stft(content, spec.n_fft, spec.hop_length, spec.window))
     audio = griffin_lim(magnitude, spec.n_fft, spec.hop_length, spec.window, n_iter=s.griffin_lim_iters,
-                        length=content.shape[-1], generator=g)
+                        length=content.shape[-1], init=init, generator=g)
     return audio, history
 
 

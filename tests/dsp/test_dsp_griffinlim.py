@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from earshot.dsp import STFT, GriffinLim, magnitude
+from earshot.errors import ShapeError
 
 
 def _spectral_convergence(stft, x, y):
@@ -31,3 +33,16 @@ def test_differentiable_in_magnitude():
     mag = torch.rand(1, 1, 65, 20, requires_grad=True)
     GriffinLim(128, 32, n_iter=3)(mag).square().sum().backward()
     assert torch.isfinite(mag.grad).all()
+
+
+def test_griffin_lim_started_from_true_phases_reconstructs_exactly():
+    from earshot.dsp import griffin_lim, make_window, stft
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 1, 4096, generator=g)
+    window = make_window("hann", 512)
+    spec = stft(x, 512, 128, window)
+    y = griffin_lim(spec.abs(), 512, 128, window, n_iter=0, init=torch.angle(spec), length=4096)
+    torch.testing.assert_close(y, x, atol=1e-5, rtol=0)
+    with pytest.raises(ShapeError):
+        griffin_lim(spec.abs(), 512, 128, window, init=torch.angle(spec)[..., :-1])
