@@ -107,9 +107,9 @@ class UNet(nn.Module):
 
     def context(self) -> int:
         """How far (in input positions) an output can depend on the input, an upper bound."""
-        if self.padding == "valid":
+        if self.padding == "valid":  # half the size reduction, plus the pooling grid (2**l per level)
             i, o = self.valid_input_size(1)
-            return (i - o + 1) // 2
+            return (i - o) // 2 + 2 ** self.depth - 1
         # per level: 2 convs down, the pool, the transposed conv, 2 convs up; 2 convs at the bottom
         return 6 * (2 ** self.depth - 1) + 2 * 2 ** self.depth
 
@@ -121,15 +121,19 @@ class UNetSeparator(nn.Module):
     :meth:`spectrogram`). Sources are named by ``sources`` (default vocals, accompaniment).
 
     Args:
-        kind: ``"direct"`` (softplus heads predict the log-magnitudes, as the paper) or
-            ``"mask"`` (sigmoid heads give masks ``M_k``; the estimate is ``log1p(M_k |X|)``).
+        kind: ``"direct"`` (linear heads predict the log-magnitudes, as the paper; they may dip
+            below 0 during training, which keeps gradients alive, and magnitudes are formed from
+            ``max(estimate, 0)``) or ``"mask"`` (sigmoid heads give masks ``M_k``; the estimate is
+            ``log1p(M_k |X|)``).
         padding: ``"same"`` (inputs zero-padded to multiples of ``2**depth``) or ``"valid"``
             (unpadded convs; the input is zero-padded by the network's context instead).
+        input_skip: concatenate the input features to the last feature map before the heads
+            (as the paper's code does; helps direct estimates).
     """
 
     def __init__(self, sources: Sequence[str] = SOURCES, *, sample_rate: int = 8192, n_fft: int = 512,
                  hop_length: int = 256, channels: int = 16, depth: int = 4, kind: str = "direct",
-                 padding: str = "same", slope: float = 0.2):
+                 padding: str = "same", slope: float = 0.2, input_skip: bool = True):
         super().__init__()
         if kind not in KINDS:
             raise ConfigError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -140,7 +144,8 @@ class UNetSeparator(nn.Module):
         self.n_fft, self.hop_length = int(n_fft), int(hop_length)
         self.stft = STFT(n_fft, hop_length, window="hann")
         self.unet = UNet(1, channels, depth, padding=padding, slope=slope)
-        self.heads = nn.ModuleList(nn.Conv2d(channels, 1, 1) for _ in self.sources)
+        self.input_skip = bool(input_skip)
+        self.heads = nn.ModuleList(nn.Conv2d(channels + self.input_skip, 1, 1) for _ in self.sources)
 
     @property
     def n_bins(self) -> int:
@@ -165,32 +170,41 @@ class UNetSeparator(nn.Module):
         """The network input ``log1p|X|`` of a complex spectrogram (same shape, real)."""
         return torch.log1p(spec.abs())
 
-    def _pad(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[int, int]]:
+    def _pad(self, x: torch.Tensor) -> torch.Tensor:
+        """Zero-pad features so that the U-Net's output covers every bin and frame: up to
+        multiples of ``2**depth`` (same), or by the context on each side (valid)."""
         f, n = x.shape[-2:]
         if self.unet.padding == "same":
             m = 2 ** self.unet.depth
-            return F.pad(x, (0, -n % m, 0, -f % m)), (0, 0)
-        (fi, _), (ni, _) = self.unet.valid_input_size(f), self.unet.valid_input_size(n)
-        off_f, off_n = self.unet.context(), self.unet.context()
-        return F.pad(x, (off_n, ni - n - off_n, off_f, fi - f - off_f)), (0, 0)
+            return F.pad(x, (0, -n % m, 0, -f % m))
+        (fi, fo), (ni, no) = self.unet.valid_input_size(f), self.unet.valid_input_size(n)
+        off = (ni - no) // 2                             # the output is centred in the input
+        return F.pad(x, (off, ni - n - off, off, fi - f - off))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         """``log1p|X|`` ``(B, 1, F, N)`` -> estimated ``log1p|S_k|`` ``(B, K, F, N)``."""
         if features.dim() != 4 or features.shape[1] != 1:
             raise ShapeError(f"features must be (batch, 1, freq, frames), got {tuple(features.shape)}")
         f, n = features.shape[-2:]
-        padded, _ = self._pad(features)
-        h = self.unet(padded)[..., :f, :n]
-        out = torch.cat([head(h) for head in self.heads], dim=1)
+        padded = self._pad(features)
+        h = self.unet(padded)
+        if self.input_skip:
+            h = torch.cat([h, center_crop(padded, h.shape[-2:])], dim=1)
+        out = torch.cat([head(h[..., :f, :n]) for head in self.heads], dim=1)
         if self.kind == "direct":
-            return F.softplus(out)
+            return out
         return torch.log1p(torch.sigmoid(out) * torch.expm1(features))
+
+    @staticmethod
+    def magnitudes(estimates: torch.Tensor) -> torch.Tensor:
+        """Magnitudes ``expm1(max(estimate, 0))`` from log-magnitude estimates (any shape)."""
+        return torch.expm1(estimates.clamp_min(0))
 
     def separate_spectrogram(self, spec: torch.Tensor, *, wiener_iterations: int = 0,
                              eps: float = 1e-8) -> torch.Tensor:
         """Complex source spectrograms ``(B, K, F, N)`` from the mixture's ``(B, 1, F, N)``
         (differentiable): magnitudes from the network, phase of the mixture (see :func:`wiener`)."""
-        mags = torch.expm1(self(self.features(spec)))
+        mags = self.magnitudes(self(self.features(spec)))
         return wiener(mags, spec, iterations=wiener_iterations, eps=eps)
 
     def resynthesize(self, source_specs: torch.Tensor, length: int) -> torch.Tensor:
@@ -204,16 +218,16 @@ def wiener(mags: torch.Tensor, mix_spec: torch.Tensor, *, iterations: int = 0, p
     STFT ``(B, 1, F, N)``, all with the mixture's phase.
 
     ``iterations=0``: ``|S_k| e^{i angle X}`` (the magnitudes as estimated). ``>= 1``: soft masks
-    ``V_k^p / (sum_j V_j^p + eps)`` times ``X`` (single-channel Wiener filter for ``p = 2``);
-    each further iteration re-estimates ``V_k`` from the filtered sources. Masked estimates add
-    up to the mixture (to ``eps``).
+    ``(V_k^p + eps/K) / (sum_j V_j^p + eps)`` times ``X`` (single-channel Wiener filter for
+    ``p = 2``; bins where every estimate is 0 are shared equally); each further iteration
+    re-estimates ``V_k`` from the filtered sources. The masked estimates add up to the mixture.
     """
     if iterations <= 0:
         return mags * torch.polar(torch.ones_like(mix_spec.abs()), mix_spec.angle())
     est = mags
     for _ in range(iterations):
-        p = est.pow(power)
-        out = p / (p.sum(dim=1, keepdim=True) + eps) * mix_spec
+        p = est.pow(power) + eps / est.shape[1]
+        out = p / p.sum(dim=1, keepdim=True) * mix_spec
         est = out.abs()
     return out
 

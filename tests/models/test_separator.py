@@ -33,7 +33,9 @@ def test_paper_defaults_and_parameter_count():
     down = sum(conv(1 if i == 0 else w[i - 1], w[i], 3) + conv(w[i], w[i], 3) for i in range(4))
     bottom = conv(128, 256, 3) + conv(256, 256, 3)
     up = sum(conv(w[i + 1], w[i], 2) + conv(2 * w[i], w[i], 3) + conv(w[i], w[i], 3) for i in range(4))
-    assert sum(p.numel() for p in m.parameters()) == down + bottom + up + 2 * conv(16, 1, 1)
+    # the heads also see the input features (the paper's code concatenates them)
+    assert sum(p.numel() for p in m.parameters()) == down + bottom + up + 2 * conv(17, 1, 1)
+    assert sum(p.numel() for p in UNetSeparator(input_skip=False).parameters()) == down + bottom + up + 2 * conv(16, 1, 1)
 
 
 @pytest.mark.parametrize("f,n", [(257, 32), (257, 7), (33, 50)])
@@ -41,7 +43,7 @@ def test_output_shape_matches_input_any_size(f, n):
     m = tiny()
     with torch.no_grad():
         out = m(torch.rand(2, 1, f, n))
-    assert out.shape == (2, 2, f, n) and (out >= 0).all()
+    assert out.shape == (2, 2, f, n) and (UNetSeparator.magnitudes(out) >= 0).all()
 
 
 def test_same_unet_keeps_size_on_multiples():
@@ -53,7 +55,7 @@ def test_same_unet_keeps_size_on_multiples():
 def test_valid_unet_sizes_and_crop_concat():
     net = UNet(1, 2, 4, padding="valid")
     assert net.valid_input_size(388) == (572, 388)  # the original U-Net's sizes (Ronneberger et al.)
-    assert net.context() == 92
+    assert net.context() == 92 + 15    # half the size reduction + the pooling grid
     with torch.no_grad():
         assert net(torch.rand(1, 1, 572, 188 + 184)).shape == (1, 2, 388, 180)  # odd sizes: skips cropped
     assert net.valid_input_size(180) == (364, 180)

@@ -207,7 +207,7 @@ def test_experiment_library(corpus, tmp_path):
 
     cfg = ExperimentConfig(corpus=str(corpus), out=str(tmp_path / "exp"), steps=2, batch_size=2, channels=4,
                            segment_frames=16, paired_items=4, items_per_epoch=8, test_items=2, test_seconds=1.0,
-                           disc_steps=1, examples=1, progress=False)
+                           disc_steps=1, examples=1, progress=False, kind="mask")
     results = run_experiment(cfg)
     rows = results["eval"]["rows"]
     assert set(rows) == {"mixture (no separation)", "supervised", "semi"}

@@ -12,9 +12,10 @@
   estimates for unlabelled mixtures, one critic per source
   (:class:`~earshot.models.discriminators.critic.SourceCritics`);
 - ``add`` (beta L_add): MSE between the unlabelled mixture's magnitude and the sum of the
-  estimated magnitudes.
+  estimated magnitudes (``expm1`` of the estimates, unclamped so that gradients never vanish).
 
-The terms come back already multiplied by ``recipe.alpha`` / ``recipe.beta`` (paper: 0.001).
+The terms come back already multiplied by ``recipe.alpha`` / ``recipe.beta`` (paper: 0.001);
+``recipe.alpha_ramp_steps`` optionally ramps alpha up from 0 (not in the paper).
 The critics train ``train.disc_steps`` (5) times per separator step on unpaired solo excerpts
 of their source against separator estimates: ``critic = sum_k D_k(fake) - D_k(real)`` plus the
 gradient penalty ``gp`` (lambda 10, one-sided as the paper's code unless
@@ -54,10 +55,12 @@ class SeparatorConfig:
     depth: int = 4
     kind: str = "direct"                   # direct | mask
     padding: str = "same"                  # same | valid
+    input_skip: bool = True                # input features concatenated before the heads (paper's code)
     critic_channels: int = 16
     critic_layers: int = 4
     # losses
     alpha: float = 0.001                   # weight of the adversarial term L_u
+    alpha_ramp_steps: int = 0              # alpha grows linearly from 0 over these steps (0 = paper)
     beta: float = 0.001                    # weight of the additivity term L_add
     gp_weight: float = 10.0
     one_sided: bool = True
@@ -101,7 +104,7 @@ class SeparatorRecipe(Recipe):
         c = self.config
         return {"sources": list(c.sources), "sample_rate": c.sample_rate, "n_fft": c.n_fft,
                 "hop_length": c.hop_length, "channels": c.channels, "depth": c.depth, "kind": c.kind,
-                "padding": c.padding}
+                "padding": c.padding, "input_skip": c.input_skip}
 
     def build_models(self):
         from earshot.models.separator import UNetSeparator
@@ -197,7 +200,7 @@ class SeparatorRecipe(Recipe):
 
             self._sup_loss = build_loss(c.supervised_loss, sample_rate=c.sample_rate)
         self._sup_loss.to(mix.device)
-        waves = sep.resynthesize(torch.expm1(est) * torch.polar(torch.ones_like(spec.abs()), spec.angle()),
+        waves = sep.resynthesize(sep.magnitudes(est) * torch.polar(torch.ones_like(spec.abs()), spec.angle()),
                                  mix.shape[-1])
         b, k, t = waves.shape
         return self._sup_loss(waves.reshape(b * k, 1, t), sources.reshape(b * k, 1, t))
@@ -210,9 +213,11 @@ class SeparatorRecipe(Recipe):
         if c.mode != "supervised":
             spec, est = self._estimate(sep, batch["unpaired_mix"])
             terms["add"] = c.beta * F.mse_loss(torch.expm1(est).sum(dim=1, keepdim=True), spec.abs())
+            ctx.log("estimate_level", est.mean())
             if ctx.adversary_active:
                 scores = models["discriminator"](est)                    # (B, K)
-                terms["adv"] = c.alpha * (-scores.mean(dim=0).sum())
+                ramp = min(1.0, (ctx.step + 1) / c.alpha_ramp_steps) if c.alpha_ramp_steps > 0 else 1.0
+                terms["adv"] = c.alpha * ramp * (-scores.mean(dim=0).sum())
         return terms
 
     def discriminator_step(self, models, batch, ctx: StepContext):
@@ -231,7 +236,7 @@ class SeparatorRecipe(Recipe):
     # ------------------------------------------------------------------ evaluation
     def _waves(self, sep, mix):
         spec, est = self._estimate(sep, mix)
-        return sep.resynthesize(torch.expm1(est) * torch.polar(torch.ones_like(spec.abs()), spec.angle()),
+        return sep.resynthesize(sep.magnitudes(est) * torch.polar(torch.ones_like(spec.abs()), spec.angle()),
                                 mix.shape[-1])
 
     def validation_step(self, models, batch):
