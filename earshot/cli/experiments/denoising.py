@@ -105,7 +105,7 @@ def table(results: dict):
     rows = [[name, r["pesq"], r["stoi"], r["si_sdr"], r["jnd"], results["train_seconds"].get(name, "-")]
             for name, r in results["eval"]["rows"].items()]
     return Table(f"Denoising with each training loss ({results['steps']} steps each, batch {results['batch_size']})",
-                 ["model", "PESQ (wb)", "STOI", "SI-SDR (dB)", "JND distance", "train s"], rows,
+                 ["model", "PESQ (wb)", "STOI", "SI-SDR (dB)", "JND distance", "train wall s"], rows,
                  f"{results['eval']['items']} held-out mixtures of {results['eval']['seconds']} s; higher PESQ/STOI/"
                  f"SI-SDR and lower JND distance ({results['jnd_weights']}) are better")
 
