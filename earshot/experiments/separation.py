@@ -35,10 +35,10 @@ class ExperimentConfig:
     corpus: str = "/work/data/corpus"
     out: str = "runs/separation"
     modes: list[str] = field(default_factory=lambda: ["supervised", "semi"])
-    steps: int = 120                 # separator updates per mode
+    steps: int = 200                 # separator updates per mode
     batch_size: int = 8
     lr: float = 1e-3                 # paper: 5e-5 (raised for the CPU budget)
-    disc_lr: float = 1e-4            # critics' learning rate
+    disc_lr: float = 1e-3            # critics' learning rate (the paper uses one rate for all)
     disc_steps: int = 5
     alpha: float = 0.001
     beta: float = 0.001

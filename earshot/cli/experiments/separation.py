@@ -6,7 +6,7 @@ unlabelled mixtures, unpaired solo sources and per-source WGAN-GP critics, then 
 on held-out test mixtures: BSS-eval v4 SDR/SIR/SAR (framewise median and mean) and SI-SDR per
 source. Writes ``results.json``, ``results.md`` and audio examples under ``--out``.
 
-    OMP_NUM_THREADS=1 earshot experiment separation --out runs/separation [--steps 120]
+    OMP_NUM_THREADS=1 earshot experiment separation --out runs/separation [--steps 200]
 
 The default budget is about 10 minutes of one CPU thread; ``--steps`` scales it.
 """
