@@ -162,8 +162,17 @@ class EmulatorRecipe(Recipe):
 
     def export(self, models):
         c = self.config
-        name = "MP3 CBR" if c.codec == "mp3" else "Opus"
+        name = "MP3 CBR (LAME)" if c.codec == "mp3" else "Opus (libopus)"
+        params = sum(p.numel() for p in models["model"].parameters())
+        if c.variant == "spectral":
+            size = (f"C^S, {c.levels} levels from {c.base_filters} base filters (paper: 5 from 32)"
+                    f"{', frequency input channel (not in the paper)' if c.frequency_channel else ''}")
+        else:
+            size = f"C^T, {c.time_levels} levels of {c.filters}+{c.growth}*level filters (paper: 8 of 32)"
+        steps, batch = self.train_config.steps, self.train_config.batch_size
         return Exported(models["model"], self.model_kwargs(), c.sample_rate,
                         data=f"{'+'.join(c.kinds)} from {c.corpus} (train split), {c.sample_rate} Hz mono, "
-                             f"target: real {name} {c.kbps:g} kbps round trip")
+                             f"target: real {name} {c.kbps:g} kbps round trip",
+                        notes=f"{size}; {params} parameters; {steps} steps of batch {batch} x {c.seconds:g} s; "
+                              f"metrics: validation split (explained = codec effect explained E, lsd in dB)")
 
