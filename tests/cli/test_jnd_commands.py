@@ -52,7 +52,7 @@ def test_denoising_experiment_writes_a_table(corpus, weights, tmp_path):
 def test_eval_jnd_reports_every_part(corpus, weights, tmp_path):
     out = tmp_path / "ev"
     code = main(["eval", "jnd", "--weights", str(weights), "--corpus", str(corpus), "--out", str(out),
-                 "--walks", "2", "--trials", "4", "--clips", "1", "--strengths", "3", "--degradations", "4",
+                 "--walks", "2", "--trials", "4", "--clips", "2", "--strengths", "3", "--degradations", "4",
                  "--seconds", "1.0", "--perturbations", "white,lowpass", "--no-cdpam"])
     assert code == 0
     res = json.loads((out / "metrics.json").read_text())
@@ -65,6 +65,7 @@ def test_eval_jnd_reports_every_part(corpus, weights, tmp_path):
     # white noise: every metric's distance grows with strength on the one clip
     for metric in ("l1", "mrstft", "mel", jnd):
         assert res["b"]["white"][metric] == pytest.approx(1.0)
+    assert -1 <= res["b_pooled"]["lowpass"]["mel"] <= 1
     assert set(res["c"]["metrics"]["l1"]) == {"pesq", "stoi"}
     table = (out / "results.md").read_text()
     assert "(a) held-out simulated-listener judgments" in table and "| white | 1.000 |" in table

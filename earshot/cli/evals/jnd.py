@@ -41,7 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--pairs", help="held-out JND pair folder (default: generated into --out/pairs-test)")
     p.add_argument("--walks", type=int, default=16, help="walks generated for (a)")
     p.add_argument("--trials", type=int, default=12, help="adaptive trials per walk for (a)")
-    p.add_argument("--clips", type=int, default=2, help="held-out speech clips for (b)")
+    p.add_argument("--clips", type=int, default=4, help="held-out speech clips for (b)")
     p.add_argument("--strengths", type=int, default=5, help="strengths per type and clip for (b)")
     p.add_argument("--degradations", type=int, default=40, help="degraded clips for (c)")
     p.add_argument("--seconds", type=float, default=2.0, help="clip length for (b) and (c)")
@@ -194,19 +194,23 @@ def _perturb(clean: torch.Tensor, perts: dict, name: str, strength: float, seed:
     return render(clean, SR, [name], [params], perts)
 
 
-def part_b(clips: list[torch.Tensor], perts: dict, n_strengths: int, scorers: dict, seed: int) -> dict:
-    """Per type: Spearman(distance, strength) per clip, averaged over clips."""
+def part_b(clips: list[torch.Tensor], perts: dict, n_strengths: int, scorers: dict, seed: int) -> tuple[dict, dict]:
+    """Per type: Spearman(distance, strength) per clip averaged over clips, and pooled over all clips
+    (the pooled figure also asks that one scale fits every clip)."""
     strengths = np.linspace(0.1, 1.0, n_strengths)
-    out = {}
+    per_clip, pooled = {}, {}
     for name in tqdm(list(perts), desc="(b) perturbation types", file=sys.stderr):
-        per_metric: dict[str, list[float]] = {}
+        scores: dict[str, list[float]] = {}
+        flat: dict[str, list[np.ndarray]] = {}
         for c, clean in enumerate(clips):
             degraded = torch.stack([_perturb(clean, perts, name, s, seed + c) for s in strengths])
             ref = clean[None].expand_as(degraded).contiguous()
             for metric, d in distances(scorers, degraded, ref).items():
-                per_metric.setdefault(metric, []).append(spearman(strengths, d))
-        out[name] = {m: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for m, v in per_metric.items()}
-    return out
+                scores.setdefault(metric, []).append(spearman(strengths, d))
+                flat.setdefault(metric, []).append(d)
+        per_clip[name] = {m: float(np.nanmean(v)) if np.isfinite(v).any() else float("nan") for m, v in scores.items()}
+        pooled[name] = {m: spearman(np.tile(strengths, len(clips)), np.concatenate(v)) for m, v in flat.items()}
+    return per_clip, pooled
 
 
 def part_c(clips: list[torch.Tensor], perts: dict, n: int, scorers: dict, seed: int) -> dict:
@@ -286,6 +290,13 @@ def tables(results: dict, suffix: str = "") -> list:
     rows_b = [[t] + [row.get(m, float("nan")) for m in metrics] for t, row in b.items()]
     rows_b.append(["mean"] + [float(np.nanmean([row.get(m, np.nan) for row in b.values()])) for m in metrics])
     rows_c = [[m, r["pesq"], r["stoi"]] for m, r in c["metrics"].items()]
+    extra = []
+    if "b_pooled" in results:
+        bp = results["b_pooled"]
+        rows_p = [[t] + [row.get(m, float("nan")) for m in metrics] for t, row in bp.items()]
+        rows_p.append(["mean"] + [float(np.nanmean([row.get(m, np.nan) for row in bp.values()])) for m in metrics])
+        extra = [Table(f"(b, pooled) Spearman(distance, strength) over all clips together{suffix}", ["type"] + metrics,
+                       rows_p, "one ranking across clips: the distance's scale must also agree between signals")]
     return [
         Table(f"(a) held-out simulated-listener judgments{suffix}", ["metric", "accuracy (2-fold threshold)",
               "accuracy (own head)", "AUC"], rows_a,
@@ -294,6 +305,7 @@ def tables(results: dict, suffix: str = "") -> list:
               f"{a['oracle']['accuracy']:.3f} (AUC {a['oracle']['auc']:.3f}); its answers are noisy draws."),
         Table(f"(b) Spearman(distance, strength) per perturbation type{suffix}", ["type"] + metrics, rows_b,
               "per clip, averaged over clips; 1 = distance grows monotonically with strength"),
+        *extra,
         Table(f"(c) Spearman(-distance, quality) over {c['n']} degraded held-out speech clips{suffix}",
               ["metric", "PESQ", "STOI"], rows_c, "higher = ranks degradations like PESQ / STOI"),
     ]
@@ -347,13 +359,13 @@ def run(args) -> int:
                "a": part_a(pairs, scorers)}
     clips = _clips(args.corpus, max(args.clips, 8), args.seconds, args.seed)
     perts = perturbations(names, corpus=args.corpus, split="test")
-    results["b"] = part_b(clips[:args.clips], perts, args.strengths, scorers, args.seed)
+    results["b"], results["b_pooled"] = part_b(clips[:args.clips], perts, args.strengths, scorers, args.seed)
     results["c"] = part_c(clips, perts, args.degradations, scorers, args.seed + 1)
     if cdpam is not None:
         scorers["cdpam"] = cdpam
         print("CDPAM subset (slow)", file=sys.stderr)
         results["cdpam_subset"] = {"a": part_a(_FirstWalks(pairs, args.cdpam_judgments), scorers),
-                                   "b": part_b([clips[0][..., :SR]], perts, 3, scorers, args.seed),
+                                   "b": part_b([clips[0][..., :SR]], perts, 3, scorers, args.seed)[0],
                                    "c": part_c(clips, perts, args.cdpam_degradations, scorers, args.seed + 1)}
     print(write_outputs(results, out))
     return 0
