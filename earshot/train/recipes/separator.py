@@ -80,6 +80,7 @@ class SeparatorConfig:
     multitrack_valid_subset: str = ""      # e.g. test / Test: validation mixtures
     mixture_folder: str = ""               # unlabelled mixtures
     solo_folders: dict[str, str] = field(default_factory=dict)   # source -> folder of solo recordings
+    export_dtype: str = "float32"          # float16 halves the shipped file (loads as float32)
     seed: int = 0
 
 
@@ -271,7 +272,16 @@ class SeparatorRecipe(Recipe):
             data = (f"earshot corpus at {c.corpus} (speech as vocals, music as accompaniment), {c.sample_rate} Hz; "
                     f"training files split {list(c.fractions)} into paired ({c.paired_items} fixed mixtures), "
                     f"unlabelled-mixture and solo groups (seed {c.seed}); mode {c.mode}")
-        return Exported(self._sep(models), self.model_kwargs(), c.sample_rate, data=data)
+        module = self._sep(models)
+        if c.export_dtype not in ("float32", "float16"):
+            raise ConfigError(f"recipe.export_dtype must be float32 or float16, got {c.export_dtype!r}")
+        notes = ""
+        if c.export_dtype == "float16":
+            import copy
+
+            module = copy.deepcopy(module).half()
+            notes = "weights stored as float16 (they load into the float32 model)"
+        return Exported(module, self.model_kwargs(), c.sample_rate, data=data, notes=notes)
 
 
 def _need(obj, what: str):
