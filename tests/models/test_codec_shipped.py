@@ -1,0 +1,70 @@
+"""The shipped codec-16k weights: manifest, regression values, and the CLI round trip with them."""
+
+import math
+
+import pytest
+import torch
+
+from earshot.audio.io import load, save
+from earshot.cli.main import main
+from earshot.metrics import mel_distance
+from earshot.models.codec import SoundStream
+from earshot.weights import load_pretrained, pretrained_info
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_pretrained("codec-16k")
+
+
+def signal():
+    """0.5 s at 16 kHz: a 200 Hz tone with a 3 Hz envelope plus a little noise, (1, 1, 8000)."""
+    t = torch.arange(8000) / 16000
+    noise = torch.randn(8000, generator=torch.Generator().manual_seed(0))
+    x = 0.2 * torch.sin(2 * math.pi * 200 * t) * (0.5 + 0.5 * torch.sin(2 * math.pi * 3 * t)) + 0.02 * noise
+    return x.reshape(1, 1, -1)
+
+
+def test_manifest(model):
+    info = pretrained_info("codec-16k")
+    assert isinstance(model, SoundStream) and not model.training and not model.weight_norm
+    assert info["sample_rate"] == 16000 and info["kwargs"]["channels"] == 8 and info["recipe"] == "codec"
+    assert model.quantizers_for_kbps(6) == 12 and model.bitrate(24) == 12.0
+    assert info["bytes"] < 8_000_000 and "mel_distance" in info["metrics"]
+    assert all(bool(layer.initialized) for layer in model.quantizer.layers)
+
+
+def test_regression_values(model):
+    x = signal()
+    with torch.no_grad():
+        codes = model.encode(x, 12)
+        y = model.decode(codes, length=8000)
+    assert codes.shape == (1, 12, 25)
+    assert codes[0, :3, :6].tolist() == [[484, 848, 405, 127, 805, 731], [545, 736, 382, 761, 502, 628],
+                                         [151, 29, 86, 29, 443, 149]]
+    expected = torch.tensor([-0.020309124141931534, 0.016905756667256355, 0.007464575115591288, -0.009608082473278046])
+    assert torch.allclose(y[0, 0, 4000:4004], expected, atol=1e-5)
+    assert y.abs().mean().item() == pytest.approx(0.014251708, rel=1e-4)
+    assert mel_distance(y, x, 16000).item() == pytest.approx(2.5410609, rel=1e-3)
+    assert mel_distance(torch.zeros_like(x), x, 16000).item() > 5 * mel_distance(y, x, 16000).item()
+
+
+def test_cli_round_trip_with_shipped_weights(model, tmp_path):
+    wav, esc, out = tmp_path / "x.wav", tmp_path / "x.esc", tmp_path / "y.wav"
+    x = signal()
+    save(wav, x[0], 16000, subtype="FLOAT")
+    assert main(["codec", "encode", str(wav), str(esc), "--kbps", "6"]) == 0
+    assert esc.stat().st_size == 29 + len("codec-16k") + 25 * 12 * 10 // 8 + 4
+    assert main(["codec", "decode", str(esc), str(out), "--subtype", "FLOAT"]) == 0
+    decoded, rate = load(out)
+    with torch.no_grad():
+        expected = model(x, 12).audio[0].clamp(-1, 1)
+    assert rate == 16000 and torch.equal(decoded, expected)
