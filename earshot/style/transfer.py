@@ -31,12 +31,14 @@ METHODS = ("spectrogram", "waveform")
 
 @dataclass
 class TransferResult:
-    """The output audio ``(1, samples)`` at ``sample_rate`` and the loss history ``[(step, total, content, style)]``."""
+    """The output audio ``(1, samples)`` in [-1, 1] at ``sample_rate``, the loss history
+    ``[(step, total, content, style)]``, the time taken and the fraction of samples clipped."""
 
     audio: torch.Tensor
     sample_rate: int
     history: list[tuple[int, float, float, float]] = field(default_factory=list)
     seconds: float = 0.0
+    clipped: float = 0.0  # fraction of output samples that exceeded full scale and were clipped
 
 
 @dataclass
@@ -82,9 +84,11 @@ def transfer(content: torch.Tensor | None, style: torch.Tensor, sample_rate: int
     start = time.perf_counter()
     run = _spectrogram_transfer if method == "spectrogram" else _waveform_transfer
     audio, history = run(net, content, style, style_w, content_w, s, texture, g, progress)
-    peak = audio.abs().max().clamp_min(1e-9)
-    audio = audio * min(1.0, 0.99 / float(peak))
-    return TransferResult(audio.detach().reshape(1, -1), sample_rate, history, time.perf_counter() - start)
+    # Clip rather than rescale: the features are level-dependent, so scaling a loud output down would
+    # undo the style match; the few samples beyond full scale are counted in `clipped`.
+    clipped = float((audio.abs() > 1).float().mean())
+    return TransferResult(audio.detach().clamp(-1, 1).reshape(1, -1), sample_rate, history,
+                          time.perf_counter() - start, clipped)
 
 
 def _mono(x: torch.Tensor, name: str) -> torch.Tensor:
