@@ -115,3 +115,13 @@ def test_engine_trains_gan_and_denoising_then_exports(tmp_path):
     x = 0.1 * torch.randn(1, 1, 1600)
     with torch.no_grad():
         assert model.decode(model.encode(x, 2, denoise=True), denoise=True).shape == (1, 1, 1600)
+
+
+def test_extra_perceptual_loss_from_the_registry():
+    recipe = tiny_recipe(extra_loss="jnd", adversarial=False)
+    models = recipe.build_models()
+    ctx = StepContext(step=0, total_steps=1, device=torch.device("cpu"))
+    terms = recipe.training_step(models, batch(2, 8000), ctx)
+    assert set(terms) == {"rec", "commit", "extra"} and torch.isfinite(terms["extra"])
+    terms["extra"].backward()
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in models["model"].decoder.parameters())
