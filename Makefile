@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.earshot-installed
 APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm chromium postgresql sox
-BENCH_PEERS := encodec openunmix cdpam
+BENCH_PEERS := encodec einops openunmix cdpam
 
 .PHONY: demo test bench setup system clean
 
