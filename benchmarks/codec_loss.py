@@ -5,9 +5,9 @@
 Gradients flow to the estimate only (the target needs none, as in training). Times are the
 median over repeats of process CPU time with one thread (robust on a shared machine; ``--wall``
 for wall-clock), reported with the ratio to our `MultiResolutionSTFTLoss` (target: <= 2x).
-Configurations: the shipped spectral and time emulators with all layers + prediction term
-(the default), and with the two shallow encoder layers only (no prediction: the decoder is
-skipped). Without shipped weights, fresh emulators of the shipped sizes are timed (same cost).
+Configurations, for the shipped spectral and time emulators: the default (prediction term),
+the paper's (prediction + features of all layers), and the two shallow encoder layers only (no
+prediction: the decoder is skipped). Without shipped weights, fresh emulators of the shipped sizes are timed (same cost).
 """
 
 from __future__ import annotations
@@ -57,9 +57,10 @@ def losses() -> dict:
         print("auraloss not installed: skipped", file=sys.stderr)
     for kind in ("spectral", "time"):
         net, note = _emulator(kind)
-        out[f"CodecLoss {kind} (all layers + prediction)"] = (CodecLoss(net), note)
-        out[f"CodecLoss {kind} (shallow, no prediction)"] = (
-            CodecLoss(net, layers="shallow", prediction_weight=0.0), note)
+        out[f"CodecLoss {kind} (default: prediction term)"] = (CodecLoss(net), note)
+        out[f"CodecLoss {kind} (paper: prediction + all layers)"] = (CodecLoss(net, feature_weight=1.0), note)
+        out[f"CodecLoss {kind} (shallow features only)"] = (
+            CodecLoss(net, layers="shallow", prediction_weight=0.0, feature_weight=1.0), note)
     return out
 
 
