@@ -75,7 +75,6 @@ class CodecPairs(torch.utils.data.Dataset):
             raise DataError(f"{cfg.corpus}: no {'/'.join(cfg.kinds)} items in split {split!r}")
         self.clean = [load(e.path, sample_rate=cfg.sample_rate, mono=True)[0] for e in entries]
         self.coded = [roundtrip(c, cfg.sample_rate, cfg.codec, cfg.kbps) for c in self.clean]
-        self.kinds = [e.kind for e in entries]
         self.length = int(cfg.seconds * cfg.sample_rate)
         weights = np.array([max(c.shape[-1] - self.length, 1) for c in self.clean], dtype=float)
         self.p = weights / weights.sum()
@@ -98,8 +97,7 @@ class CodecPairs(torch.utils.data.Dataset):
                 break
         y = coded[:, start:start + self.length]
         pad = self.length - x.shape[-1]
-        return {"clean": torch.nn.functional.pad(x, (0, pad)), "coded": torch.nn.functional.pad(y, (0, pad)),
-                "music": torch.tensor(float(self.kinds[f] == "music"))}
+        return {"clean": torch.nn.functional.pad(x, (0, pad)), "coded": torch.nn.functional.pad(y, (0, pad))}
 
 
 @register_recipe
@@ -157,7 +155,7 @@ class EmulatorRecipe(Recipe):
         module = getattr(net, "module", net)
         acc = emulator_accuracy(module, batch["clean"], batch["coded"])
         pred = net(batch["clean"])
-        return {"l1": (pred - module.represent(batch["coded"])).abs().mean(dim=(1, 2, *range(3, pred.dim()))),
+        return {"l1": (pred - module.represent(batch["coded"])).abs().flatten(1).mean(1),
                 "explained": acc.explained, "lsd": acc.lsd_emulated, "lsd_input": acc.lsd_input}
 
     def export(self, models):
