@@ -29,9 +29,10 @@ MODELS = {
     "C": {"l1": 1.0, "codec_spectral": 1.0},
     "D": {"codec_time": 1.0},
     "mrstft": {"mrstft": 1.0},
+    "E": {"l1": 1.0, "jnd": 0.03},  # JND weight as in the denoising experiment: terms about equal at the start
 }
 LABELS = {"A": "A: L1", "B": "B: L1 + STFT", "C": "C: L1 + codec (spectral)", "D": "D: codec (time)",
-          "mrstft": "MR-STFT"}
+          "mrstft": "MR-STFT", "E": "E: L1 + JND"}
 
 
 def register(subparsers) -> None:
