@@ -1,8 +1,9 @@
 """`earshot experiment autoencoder`: the codec-loss paper's experiment (Ananthabhotla et al. 2019).
 
 Trains the paper's small waveform autoencoder (`earshot.train.recipes.autoencoder`) once per
-loss -- A: L1, B: L1 + magnitude-STFT L1, C: L1 + spectral CodecLoss, D: time-domain CodecLoss,
-and a multi-resolution STFT baseline -- with the same seed, data order, batch and steps, on
+loss -- A: L1, B: L1 + magnitude-STFT L1, C: L1 + spectral CodecLoss, D: time-domain CodecLoss
+(C and D with the paper's feature term over all layers), a multi-resolution STFT baseline, and
+E: L1 + the learned JND loss -- with the same seed, data order, batch and steps, on
 corpus speech + music band-limited to 3 kHz (``--lowpass 0`` keeps the full band). Then scores
 each on held-out (test split) excerpts, band-limited the same way: SNR, PESQ (wide band, speech
 only), STOI, DAC mel distance and, when its weights are installed, the learned JND distance.
