@@ -17,6 +17,7 @@ griffinlim (phase lost and re-estimated), chain (several of the above).
 from __future__ import annotations
 
 import functools
+import logging
 
 import numpy as np
 import torch
@@ -128,8 +129,10 @@ class _CorpusNoise(AdditiveNoise):
             return []
         items = load_manifest(self.corpus, kind=self.corpus_kind, split=self.split)
         items = [i for i in items if self._accept(i)]
-        if not items:
-            raise ConfigError(f"{self.name}: corpus {self.corpus} has no {self.corpus_kind} items in split {self.split!r}")
+        if not items:  # a small corpus may lack them: synthesise, as without a corpus
+            logging.getLogger("earshot.data").warning(
+                "%s: corpus %s has no suitable %s items in split %r; synthesising the noise instead",
+                self.name, self.corpus, self.corpus_kind, self.split)
         return [str(i.path) for i in items]
 
     def _accept(self, item) -> bool:
