@@ -15,7 +15,7 @@ def _corpus(ctx: DemoContext) -> list[str]:
 
 def _autoencoder(ctx: DemoContext, out: Path) -> list[str]:
     return ["experiment", "autoencoder", *_corpus(ctx), "--out", str(out), "--models", "A", "B", "mrstft", "C", "E",
-            "--steps", str(ctx.budget(30, 120, 1000)), "--test-files", str(ctx.budget(1, 2, 4)), "--seed", str(ctx.seed)]
+            "--steps", str(ctx.budget(30, 100, 1000)), "--test-files", str(ctx.budget(1, 2, 4)), "--seed", str(ctx.seed)]
 
 
 def _jnd(ctx: DemoContext, out: Path) -> list[str]:
@@ -31,7 +31,7 @@ def _codec(ctx: DemoContext, out: Path) -> list[str]:
 
 def _separation(ctx: DemoContext, out: Path) -> list[str]:
     return ["experiment", "separation", *_corpus(ctx), "--out", str(out), "--modes", "supervised,semi",
-            "--steps", str(ctx.budget(20, 150, 2000)), "--test-items", str(ctx.budget(2, 4, 16)), "--seed", str(ctx.seed)]
+            "--steps", str(ctx.budget(20, 60, 2000)), "--test-items", str(ctx.budget(2, 4, 16)), "--seed", str(ctx.seed)]
 
 
 def _style(ctx: DemoContext, out: Path) -> list[str]:
