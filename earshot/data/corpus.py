@@ -39,6 +39,8 @@ KINDS = ("speech", "music", "noise")
 SPLITS = ("train", "valid", "test")
 FRACTIONS = (0.8, 0.1, 0.1)
 SHARES = {"speech": 0.45, "music": 0.35, "noise": 0.20}  # of the corpus minutes
+# Where commands look for the corpus unless told: $EARSHOT_CORPUS, else ./corpus (`earshot corpus build corpus`).
+DEFAULT_CORPUS = os.environ.get("EARSHOT_CORPUS", "corpus")
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
 

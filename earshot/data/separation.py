@@ -30,6 +30,7 @@ from torch.utils.data import Dataset
 
 from earshot.errors import ConfigError, DataError
 from earshot.validate import check_sample_rate
+from earshot.data.corpus import DEFAULT_CORPUS
 
 SOURCES = ("vocals", "accompaniment")
 KIND_OF = {"vocals": "speech", "accompaniment": "music"}
@@ -238,7 +239,7 @@ class SpeechMusicTask:
         segment_frames: training excerpt length in STFT frames (``(frames-1) * hop`` samples).
     """
 
-    def __init__(self, root="/work/data/corpus", *, sample_rate: int = 8192, hop_length: int = 256,
+    def __init__(self, root=DEFAULT_CORPUS, *, sample_rate: int = 8192, hop_length: int = 256,
                  segment_frames: int = 32, fractions: Sequence[float] = (0.1, 0.45, 0.45),
                  paired_items: int = 64, items_per_epoch: int = 512, snr_db: Sequence[float] = (-5.0, 5.0),
                  seed: int = 0):

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from earshot.data.corpus import DEFAULT_CORPUS
 
 log = logging.getLogger("earshot.separation")
 METRICS = ("sdr", "sir", "sar")
@@ -32,7 +33,7 @@ METRICS = ("sdr", "sir", "sar")
 class ExperimentConfig:
     """Settings of :func:`run_experiment` (defaults: the CPU budget, ~10 minutes of one thread)."""
 
-    corpus: str = "/work/data/corpus"
+    corpus: str = DEFAULT_CORPUS
     out: str = "runs/separation"
     modes: list[str] = field(default_factory=lambda: ["supervised", "semi"])
     steps: int = 200                 # separator updates per mode

@@ -25,7 +25,7 @@ sequence's ``params.json``.
 MUSHRA and A/B (``generate:`` writes items into the ``stimuli`` folder)::
 
     generate:
-      clips: /work/data/corpus
+      clips: corpus
       kind: music
       n_items: 4
       seconds: 4.0

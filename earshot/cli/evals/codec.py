@@ -22,8 +22,9 @@ import torch
 from tqdm import tqdm
 
 from earshot.errors import ConfigError, EarshotError
+from earshot.data.corpus import DEFAULT_CORPUS
 
-CORPUS = "/work/data/corpus"
+CORPUS = DEFAULT_CORPUS
 METRICS = ("pesq", "stoi", "mel_distance", "si_sdr", "jnd")
 HIGHER_IS_BETTER = {"pesq": True, "stoi": True, "mel_distance": False, "si_sdr": True, "jnd": False}
 

@@ -22,8 +22,9 @@ import torch
 from tqdm import tqdm
 
 from earshot.errors import ConfigError
+from earshot.data.corpus import DEFAULT_CORPUS
 
-CORPUS = "/work/data/corpus"
+CORPUS = DEFAULT_CORPUS
 KINDS = ("speech", "music")
 
 

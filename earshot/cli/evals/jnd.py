@@ -28,6 +28,7 @@ from scipy.stats import spearmanr
 from tqdm import tqdm
 
 from earshot.errors import ConfigError, EarshotError
+from earshot.data.corpus import DEFAULT_CORPUS
 
 log = logging.getLogger("earshot.eval.jnd")
 SR = 16000
@@ -37,7 +38,7 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("jnd", help="evaluate the learned JND metric against baselines and CDPAM",
                               description=__doc__)
     p.add_argument("--weights", default="jnd-sim-16k", help="comma-separated JND weights to evaluate")
-    p.add_argument("--corpus", default="/work/data/corpus")
+    p.add_argument("--corpus", default=DEFAULT_CORPUS)
     p.add_argument("--pairs", help="held-out JND pair folder (default: generated into --out/pairs-test)")
     p.add_argument("--walks", type=int, default=16, help="walks generated for (a)")
     p.add_argument("--trials", type=int, default=12, help="adaptive trials per walk for (a)")

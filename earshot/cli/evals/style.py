@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 from earshot.audio import save
+from earshot.data.corpus import DEFAULT_CORPUS
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("style", help="evaluate style transfer on corpus speech and music pairs")
-    p.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus folder (earshot corpus build)")
+    p.add_argument("--corpus", type=Path, default=Path(DEFAULT_CORPUS), help="corpus folder (default $EARSHOT_CORPUS or ./corpus)")
     p.add_argument("--features", default="ae,random", help="comma-separated feature networks")
     p.add_argument("--methods", default="spectrogram,waveform", help="comma-separated methods")
     p.add_argument("--pairs", type=int, default=2, help="pairs per kind (speech, music)")

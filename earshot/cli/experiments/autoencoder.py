@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from earshot.errors import ConfigError, EarshotError
+from earshot.data.corpus import DEFAULT_CORPUS
 
 MODELS = {
     "A": {"l1": 1.0},
@@ -39,7 +40,7 @@ LABELS = {"A": "A: L1", "B": "B: L1 + STFT", "C": "C: L1 + codec (spectral)", "D
 def register(subparsers) -> None:
     p = subparsers.add_parser("autoencoder", help="paper's autoencoder trained with L1 / STFT / codec losses",
                               description=__doc__)
-    p.add_argument("--corpus", default="/work/data/corpus", help="corpus folder (speech + music)")
+    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="corpus folder (speech + music)")
     p.add_argument("--out", type=Path, default=Path("runs/autoencoder"), help="output folder")
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     p.add_argument("--steps", type=int, default=500, help="optimiser steps per model")

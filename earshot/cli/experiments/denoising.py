@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from earshot.errors import ConfigError
+from earshot.data.corpus import DEFAULT_CORPUS
 
 log = logging.getLogger("earshot.denoising")
 DEFAULT_LOSSES = "l1,mrstft,jnd,l1+jnd"
@@ -28,7 +29,7 @@ DEFAULT_LOSSES = "l1,mrstft,jnd,l1+jnd"
 def register(subparsers) -> None:
     p = subparsers.add_parser("denoising", help="train a small denoiser with L1 / MR-STFT / JNDLoss and compare",
                               description=__doc__)
-    p.add_argument("--corpus", default="/work/data/corpus", help="corpus folder (speech + noise)")
+    p.add_argument("--corpus", default=DEFAULT_CORPUS, help="corpus folder (speech + noise)")
     p.add_argument("--out", default="runs/denoising", help="output folder")
     p.add_argument("--losses", default=DEFAULT_LOSSES, help=f"comma-separated variants (default {DEFAULT_LOSSES})")
     p.add_argument("--steps", type=int, default=300, help="optimiser steps per variant")

@@ -22,12 +22,13 @@ import torch
 from earshot.errors import ConfigError, DataError
 from earshot.models.autoencoder import ConvAutoencoder
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
+from earshot.data.corpus import DEFAULT_CORPUS
 
 
 @dataclass
 class AutoencoderConfig:
     sample_rate: int = 16000
-    corpus: str = "/work/data/corpus"
+    corpus: str = DEFAULT_CORPUS
     kinds: list[str] = field(default_factory=lambda: ["speech", "music"])
     lowpass_hz: float = 3000.0         # band-limit the audio (the paper's 3 kHz); 0 = off
     seconds: float = 0.5

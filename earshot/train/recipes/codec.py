@@ -23,8 +23,9 @@ import numpy as np
 import torch
 
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
+from earshot.data.corpus import DEFAULT_CORPUS
 
-CORPUS = "/work/data/corpus"
+CORPUS = DEFAULT_CORPUS
 
 
 @dataclass

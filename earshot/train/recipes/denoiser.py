@@ -17,12 +17,13 @@ import torch
 
 from earshot.models.denoiser import MaskDenoiser
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
+from earshot.data.corpus import DEFAULT_CORPUS
 
 
 @dataclass
 class DenoiserConfig:
     sample_rate: int = 16000
-    corpus: str = "/work/data/corpus"
+    corpus: str = DEFAULT_CORPUS
     seconds: float = 1.0
     snr_low: float = -5.0
     snr_high: float = 15.0

@@ -23,6 +23,7 @@ from earshot.errors import ConfigError, DataError
 from earshot.models.emulator import (REFERENCE_LEVEL, SpectralEmulator, TimeEmulator, emulator_accuracy,
                                      log_mel_db, reference_magnitude)
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
+from earshot.data.corpus import DEFAULT_CORPUS
 
 
 @dataclass
@@ -31,7 +32,7 @@ class EmulatorConfig:
     sample_rate: int = 16000
     codec: str = "mp3"                 # mp3 (LAME CBR) | opus
     kbps: float = 16.0
-    corpus: str = "/work/data/corpus"
+    corpus: str = DEFAULT_CORPUS
     kinds: list[str] = field(default_factory=lambda: ["speech", "music"])
     seconds: float = 1.0               # excerpt length
     items: int = 4096                  # excerpts per epoch

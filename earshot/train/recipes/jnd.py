@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from earshot.errors import ConfigError
 from earshot.models.jndnet import JNDNet
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
+from earshot.data.corpus import DEFAULT_CORPUS
 
 
 @dataclass
@@ -32,7 +33,7 @@ class JNDConfig:
     valid_pairs: str = ""         # folders for validation; "" = hold out valid_fraction of `pairs`
     lists: str = ""               # DPAM list file(s) / web-app export(s), comma-separated
     list_root: str = ""           # folder the list files' audio paths are relative to
-    corpus: str = "/work/data/corpus"
+    corpus: str = DEFAULT_CORPUS
     generate_walks: int = 300     # walks generated when no pairs/lists are given (simulated listener)
     generate_trials: int = 16
     seconds: float = 1.0

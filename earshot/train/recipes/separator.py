@@ -38,8 +38,9 @@ import torch.nn.functional as F
 
 from earshot.errors import ConfigError
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
+from earshot.data.corpus import DEFAULT_CORPUS
 
-CORPUS = "/work/data/corpus"
+CORPUS = DEFAULT_CORPUS
 MODES = ("supervised", "semi", "unsupervised")
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import torch.nn.functional as F
 
+from earshot.data.corpus import DEFAULT_CORPUS
 from earshot.data.datasets import CorpusDataset
 from earshot.models.style import LogSpectrogram, SpectrogramAutoencoder
 from earshot.train.recipe import Exported, Recipe, register_recipe
@@ -18,7 +19,7 @@ from earshot.train.recipe import Exported, Recipe, register_recipe
 
 @dataclass
 class StyleAEConfig:
-    corpus: str = "corpus"
+    corpus: str = DEFAULT_CORPUS
     kinds: list[str] = field(default_factory=lambda: ["speech", "music"])
     sample_rate: int = 16000
     segment_seconds: float = 1.0
