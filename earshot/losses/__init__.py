@@ -2,11 +2,13 @@
 with ``forward(input, target)`` on ``(batch, channels, samples)`` audio and a ``reduction`` in
 mean | sum | none, where "none" gives one value per batch item.
 
-Learned losses (codec, jnd, style) live in their own modules and are reached through
-``earshot.losses.registry.build_loss``.
+Learned losses (`CodecLoss`, `JNDLoss`, `StyleLoss`, `ContentLoss`) load their frozen networks
+with shipped weights when constructed, not on import.
 """
 
+from earshot.losses.codec import CodecLoss
 from earshot.losses.combine import BalanceResult, GradientBalancer, LossResult, WeightedLoss
+from earshot.losses.jnd import JNDLoss
 from earshot.losses.registry import build_loss
 from earshot.losses.spectral import (
     MultiResolutionMelLoss,
@@ -18,6 +20,7 @@ from earshot.losses.spectral import (
     STFTLoss,
     STFTMagnitudeLoss,
 )
+from earshot.losses.style import ContentLoss, StyleLoss
 from earshot.losses.waveform import (
     ESRLoss,
     L1Loss,
@@ -33,4 +36,5 @@ __all__ = [
     "SpectralLoss", "Resolution", "SpectralConvergenceLoss", "STFTMagnitudeLoss", "STFTLoss",
     "MultiResolutionSTFTLoss", "MultiResolutionMelLoss", "MultiScaleSpectralLoss",
     "WeightedLoss", "LossResult", "GradientBalancer", "BalanceResult", "build_loss",
+    "CodecLoss", "JNDLoss", "StyleLoss", "ContentLoss",
 ]
