@@ -1,0 +1,108 @@
+"""The report writer, the demo runner and the markdown reader; the report opened in Chromium."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from playwright.sync_api import sync_playwright
+
+from earshot.demo.command_stage import collect, markdown_tables
+from earshot.demo.runner import DemoContext, run_demo
+from earshot.errors import DataError
+from earshot.report import Figure, Section, Table, write_report
+from earshot.report.explain import loss_gradients
+from earshot.report.plots import spectrograms
+
+SR = 16000
+ARGS = ["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def tone(freq: float = 440.0, seconds: float = 0.5) -> torch.Tensor:
+    t = torch.arange(int(SR * seconds)) / SR
+    return (0.3 * torch.sin(2 * math.pi * freq * t))[None]
+
+
+def good_stage(ctx: DemoContext) -> Section:
+    clip = ctx.clip("good", "a tone", tone())
+    return Section("good", "Good", tables=[Table("numbers", ["name", "value"], [["pi", 3.14159], ["nan", float("nan")]])],
+                   figures=[Figure("spectrogram", spectrograms([("tone", tone())], SR))], clips=[clip],
+                   results={"pi": 3.14159})
+
+
+def broken_stage(ctx: DemoContext) -> Section:
+    raise DataError("no data here")
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory) -> tuple[Path, list[Section]]:
+    out = tmp_path_factory.mktemp("demo")
+    ctx = DemoContext(out=out)
+    path, sections = run_demo(ctx, [("good", "Good", good_stage), ("broken", "Broken", broken_stage),
+                                    ("after", "After", good_stage)], definitions={"pi": "a circle's ratio"})
+    return path, sections
+
+
+def test_a_failing_stage_is_recorded_and_the_others_run(report):
+    path, sections = report
+    assert [s.ok for s in sections] == [True, False, True]
+    assert "DataError: no data here" in sections[1].error
+    assert all(s.seconds is not None and s.seconds >= 0 for s in sections)
+    results = json.loads((path.parent / "results.json").read_text())
+    assert [s["id"] for s in results["sections"]] == ["good", "broken", "after"]
+    assert results["sections"][0]["results"] == {"pi": 3.14159}
+    assert results["definitions"] == {"pi": "a circle's ratio"}
+
+
+def test_report_in_a_browser_has_every_section_figure_and_playable_audio(report):
+    path, _ = report
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page()
+        page.goto(path.as_uri())
+        assert page.locator("section.stage").count() == 3
+        assert "DataError: no data here" in page.locator("section.stage.failed .error").inner_text()
+        assert page.locator("nav a").count() == 4  # three stages and the definitions
+        images = page.locator("figure.plot img")
+        assert images.count() == 2
+        assert all(images.nth(i).evaluate("img => img.complete && img.naturalWidth > 100") for i in range(2))
+        assert page.locator("td", has_text="3.142").count() == 2 and page.locator("td", has_text="n/a").count() == 2
+        played = page.locator("audio").first.evaluate(
+            """async a => { a.muted = true; await a.play(); await new Promise(r => setTimeout(r, 300));
+                            return {time: a.currentTime, duration: a.duration}; }""")
+        assert played["time"] > 0 and played["duration"] == pytest.approx(0.5, abs=0.01)
+        browser.close()
+
+
+def test_markdown_tables_are_read_back():
+    text = "intro\n\n| model | SNR ^ |\n|---|---:|\n| A | 7.5 |\n| B | n/a |\n\nmore\n| x |\n|---|\n| 1 |\n"
+    assert markdown_tables(text) == [(["model", "SNR ^"], [["A", "7.5"], ["B", "n/a"]]), (["x"], [["1"]])]
+
+
+def test_collect_turns_a_command_folder_into_a_section(tmp_path):
+    out = tmp_path / "stage"
+    (out / "audio").mkdir(parents=True)
+    (out / "results.md").write_text("| a | b |\n|---|---|\n| x | 2.5 |\n")
+    (out / "results.json").write_text('{"b": 2.5}')
+    (out / "curve.png").write_bytes(spectrograms([("t", tone())], SR))
+    from earshot.audio import save
+
+    save(out / "audio" / "x.wav", tone(), SR)
+    section = collect(out, tmp_path, "stage", "Stage", "intro")
+    assert section.tables[0].rows == [["x", 2.5]] and section.results == {"b": 2.5}
+    assert [f.title for f in section.figures] == ["curve"] and section.clips[0].path == "stage/audio/x.wav"
+
+
+def test_loss_gradients_point_where_the_difference_is():
+    from earshot.losses import L1Loss
+
+    clean = tone(440)[None]
+    degraded = clean.clone()
+    degraded[..., 2000:3000] += 0.1
+    (g,) = loss_gradients(clean, degraded, {"l1": L1Loss()})
+    inside, outside = g.gradient[2000:3000].abs().mean(), torch.cat([g.gradient[:2000], g.gradient[3000:]]).abs().mean()
+    assert outside == 0 and inside > 0 and g.value == pytest.approx(0.1 * 1000 / 8000, rel=1e-5)
