@@ -26,9 +26,9 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from earshot.dsp.resample import resample
 from earshot.errors import ConfigError
 from earshot.validate import check_pair, check_reduction, check_sample_rate, reduce
+from earshot.losses.frozen import FrozenNetworkLoss
 
 LAYER_SETS = ("all", "encoder", "shallow", "decoder")
 
@@ -54,7 +54,7 @@ def _load_emulator(emulator) -> nn.Module:
     return load_pretrained(emulator)
 
 
-class CodecLoss(nn.Module):
+class CodecLoss(FrozenNetworkLoss):
     """Perceptual loss through a frozen codec emulator. ``forward(input, target)`` on
     ``(batch, channels, samples)`` at ``sample_rate``; channels are folded into the batch.
 
@@ -80,9 +80,7 @@ class CodecLoss(nn.Module):
         self.reduction = check_reduction(reduction)
         if layer_norm not in ("target", "none"):
             raise ConfigError(f"layer_norm must be 'target' or 'none', got {layer_norm!r}")
-        net = _load_emulator(emulator).eval().requires_grad_(False)
-        # Kept out of the module tree: the loss exposes no parameters and no state.
-        object.__setattr__(self, "_net", net)
+        self._set_network(_load_emulator(emulator))
         self.layers = self._select_layers(layers)
         self.layer_weights = self._weights(layer_weights)
         self.prediction_weight, self.feature_weight = float(prediction_weight), float(feature_weight)
@@ -118,32 +116,15 @@ class CodecLoss(nn.Module):
             raise ConfigError(f"layer_weights has {len(layer_weights)} values for {len(self.layers)} layers")
         return {n: float(w) for n, w in zip(self.layers, layer_weights)}
 
-    def _apply(self, fn, *args, **kwargs):
-        super()._apply(fn, *args, **kwargs)
-        self._net._apply(fn)
-        return self
-
-    def train(self, mode: bool = True):
-        """The loss has no train mode of its own; the emulator always stays in eval mode."""
-        super().train(mode)
-        self._net.eval()
-        return self
-
-    def _to_emulator(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, t = x.shape
-        x = x.reshape(b * c, 1, t)
-        rate = self._net.sample_rate
-        return x if rate == self.sample_rate else resample(x, self.sample_rate, rate)
-
     def terms(self, input: torch.Tensor, target: torch.Tensor) -> CodecLossTerms:
         """The loss's terms per batch item (channels averaged), without reduction."""
         check_pair(input, target)
         b, c = input.shape[:2]
         keep_output = self.prediction_weight != 0
         layers = self.layers if self.feature_weight != 0 else []
-        fx = self._net.features(self._to_emulator(input), layers=layers, output=keep_output)
+        fx = self._net.features(self._fold(input, self.sample_rate), layers=layers, output=keep_output)
         with torch.set_grad_enabled(torch.is_grad_enabled() and target.requires_grad):
-            fy = self._net.features(self._to_emulator(target), layers=layers, output=keep_output)
+            fy = self._net.features(self._fold(target, self.sample_rate), layers=layers, output=keep_output)
 
         def per_item(d: torch.Tensor) -> torch.Tensor:
             return d.reshape(b, c, -1).mean(dim=(1, 2))

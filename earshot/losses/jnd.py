@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from earshot.validate import check_pair, check_reduction, check_sample_rate, reduce
+from earshot.losses.frozen import FrozenNetworkLoss
 
 DEFAULT_WEIGHTS = "jnd-sim-16k"
 
@@ -41,7 +42,7 @@ def load_jnd_net(weights=DEFAULT_WEIGHTS) -> nn.Module:
     return load_pretrained(str(weights))
 
 
-class JNDLoss(nn.Module):
+class JNDLoss(FrozenNetworkLoss):
     """Learned JND distance between ``input`` and ``target``, ``(batch, channels, samples)`` at ``sample_rate``.
 
     The inputs are resampled (differentiably) to the network's rate, channels are folded into
@@ -60,47 +61,26 @@ class JNDLoss(nn.Module):
         super().__init__()
         self.sample_rate = check_sample_rate(sample_rate)
         self.reduction = check_reduction(reduction)
-        net = load_jnd_net(weights).eval().requires_grad_(False)
-        object.__setattr__(self, "_net", net)  # out of the module tree: no parameters, no state
+        self._set_network(load_jnd_net(weights))
 
     @property
     def net(self) -> nn.Module:
         """The frozen JND network (eval mode)."""
         return self._net
 
-    def _apply(self, fn, *args, **kwargs):
-        super()._apply(fn, *args, **kwargs)
-        self._net._apply(fn)
-        return self
-
-    def train(self, mode: bool = True):
-        """The loss has no train mode: the network stays in eval mode (fixed normalisation)."""
-        super().train(mode)
-        self._net.eval()
-        return self
-
-    def _fold(self, x: torch.Tensor) -> torch.Tensor:
-        b, c, t = x.shape
-        x = x.reshape(b * c, 1, t)
-        rate = self._net.sample_rate
-        if rate != self.sample_rate:
-            from earshot.dsp.resample import resample
-
-            x = resample(x, self.sample_rate, rate)
-        return x
 
     def judge(self, input: torch.Tensor, target: torch.Tensor) -> JNDJudgment:
         """Distance and P(different) per batch item (channels: mean distance, max probability)."""
         check_pair(input, target)
         b, c = input.shape[:2]
-        out = self._net(self._fold(input), self._fold(target))
+        out = self._net(self._fold(input, self.sample_rate), self._fold(target, self.sample_rate))
         return JNDJudgment(out.distance.reshape(b, c).mean(1), out.p_different.reshape(b, c).amax(1))
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """``input``, ``target``: ``(batch, channels, samples)`` at ``sample_rate`` -> reduced distance."""
         check_pair(input, target)
         b, c = input.shape[:2]
-        d = self._net.distance(self._fold(input), self._fold(target))
+        d = self._net.distance(self._fold(input, self.sample_rate), self._fold(target, self.sample_rate))
         return reduce(d.reshape(b, c).mean(1), self.reduction)
 
     def extra_repr(self) -> str:

@@ -14,9 +14,9 @@ MP3 emulator of the codec loss, ``"jnd"`` the learned JND network; or any `Featu
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from earshot.errors import ConfigError, ShapeError
+from earshot.losses.frozen import FrozenNetworkLoss
 from earshot.losses.style_features import FeatureExtractor, feature_extractor
 from earshot.validate import check_audio, check_reduction, reduce
 
@@ -68,27 +68,21 @@ def _layer_weights(extractor: FeatureExtractor, layers, weights, default: list[s
     return dict(zip(layers, map(float, weights)))
 
 
-class _FeatureLoss(nn.Module):
-    """Shared set-up: a frozen feature extractor kept out of ``parameters()``."""
+class _FeatureLoss(FrozenNetworkLoss):
+    """Shared set-up: a frozen feature extractor and the chosen layers' weights."""
 
     def __init__(self, features, sample_rate: int, layers, weights, reduction: str, eps: float, which: str):
         super().__init__()
         extractor = features if isinstance(features, FeatureExtractor) else feature_extractor(features, sample_rate=sample_rate)
-        extractor.eval().requires_grad_(False)
-        self.__dict__["extractor"] = extractor  # frozen: not a sub-module, so no trainable parameters
+        self._set_network(extractor)
         default = extractor.style_layers if which == "style" else extractor.content_layers
         self.weights = _layer_weights(extractor, layers, weights, default)
         self.reduction = check_reduction(reduction)
         self.eps = eps
 
-    def _apply(self, fn, *args, **kwargs):
-        self.extractor._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
-
-    def train(self, mode: bool = True):
-        super().train(mode)
-        self.extractor.eval()
-        return self
+    @property
+    def extractor(self) -> FeatureExtractor:
+        return self._net
 
     def _features(self, audio: torch.Tensor, name: str) -> dict[str, torch.Tensor]:
         check_audio(audio, name)
