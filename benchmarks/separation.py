@@ -6,7 +6,7 @@ Rows, each in a fresh subprocess (so that its peak memory is its own) on ``--thr
 threads, separating one ``--seconds`` long signal (3 minutes by default):
 
 - earshot ``Separator`` around the shipped ``separator-speech-music`` weights (or the same
-  architecture at random init when they are missing): mono 8192 Hz, chunks of 512 frames;
+  architecture at random init when they are missing): mono 8192 Hz, chunks of 768 frames (the default);
 - the same without chunking (whole file at once), to show what chunking does to memory;
 - Open-Unmix's ``umxhq`` architecture at random init (44.1 kHz stereo, n_fft 4096, hop 1024,
   LSTM 512, 4 targets, one Wiener EM iteration): its own workload on a 44.1 kHz stereo file;
@@ -57,8 +57,8 @@ def earshot_model(chunked: bool):
         torch.manual_seed(0)
         sep = Separator(UNetSeparator().eval())
         label = "earshot U-Net (paper architecture, random init)"
-    sep.chunk_frames = 512 if chunked else None
-    label += ", 8192 Hz mono, " + ("chunks of 512 frames (16 s)" if chunked else "whole file at once")
+    sep.chunk_frames = 768 if chunked else None
+    label += ", 8192 Hz mono, " + ("chunks of 768 frames (24 s)" if chunked else "whole file at once")
     return sep.eval(), 8192, 1, label
 
 

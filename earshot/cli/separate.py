@@ -26,7 +26,7 @@ def register(subparsers) -> None:
                    "or a path to a manifest .json")
     p.add_argument("--wiener", type=int, default=0, help="Wiener-style refinement iterations (0 = mixture phase "
                    "on the estimated magnitudes; >= 1: the sources add up to the mixture)")
-    p.add_argument("--chunk-seconds", type=float, default=16.0, help="chunk length (memory bound), default 16")
+    p.add_argument("--chunk-seconds", type=float, default=24.0, help="chunk length (memory bound), default 24")
     p.add_argument("--original-rate", action="store_true", help="write the sources at the input's sample rate")
     p.add_argument("--format", default="wav", choices=("wav", "flac"), help="output format")
     p.add_argument("--overwrite", action="store_true", help="replace existing output files")

@@ -240,13 +240,16 @@ class Separator(nn.Module):
     the context defaults to the model's :attr:`~UNetSeparator.context_frames`, which makes the
     result equal to whole-file processing to float rounding); only the waveforms are kept whole.
     ``chunk_frames=None`` processes the whole signal at once. ``progress`` shows a bar per call.
+    The default 768 frames (24 s at 8192 Hz) plus 2 x 128 frames of context make 1024-frame
+    network inputs, a size the CPU convolutions handle efficiently (768-wide inputs ran 2x
+    slower per frame in our measurements).
 
     Args:
         wiener_iterations: 0 = mixture phase on the estimated magnitudes; >= 1 Wiener-style
             soft masks (estimates then add up to the mixture), see :func:`wiener`.
     """
 
-    def __init__(self, model: UNetSeparator, *, wiener_iterations: int = 0, chunk_frames: int | None = 512,
+    def __init__(self, model: UNetSeparator, *, wiener_iterations: int = 0, chunk_frames: int | None = 768,
                  context_frames: int | None = None, eps: float = 1e-8, progress: bool = False):
         super().__init__()
         self.model = model
