@@ -26,7 +26,9 @@ Data: the corpus demo task (:class:`earshot.data.separation.SpeechMusicTask`, sp
 music), or your folders: ``recipe.multitrack`` (MUSDB18/DSD100 root, paired),
 ``recipe.mixture_folder`` (unlabelled mixtures), ``recipe.solo_folders`` (source -> folder);
 parts you do not give come from the corpus task unless ``recipe.corpus=""``.
-Paper optimiser: Adam 5e-5 (``train.lr``); CPU runs raise it (``configs/separator-cpu.yaml``).
+Paper optimiser: Adam 5e-5 for everything (``train.lr``; ``train.disc_lr`` 0 = the same); the
+short CPU runs use 1e-3 (``earshot experiment separation``, ``configs/separator-ship.yaml``).
+The critics' Adam betas default to WGAN-GP's (0.5, 0.9); the paper's code kept (0.9, 0.999).
 """
 
 from __future__ import annotations
