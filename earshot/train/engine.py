@@ -12,6 +12,8 @@ A resumed run continues exactly: models, optimisers, schedules, EMA, RNG states,
 
 from __future__ import annotations
 
+import copy
+
 import datetime as _dt
 import logging
 import os
@@ -279,12 +281,16 @@ class Trainer:
                 ema.module.load_state_dict(raw["generator" if "generator" in raw else "model"].state_dict())
             else:
                 ema.load_state_dict(state["ema"])
+        # The LR schedule follows the (possibly changed) config: loading writes the saved lambdas'
+        # attributes into ours and restores the saved base LRs, so keep copies of the planned ones.
+        planned = {k: ([copy.copy(f) for f in s.lr_lambdas], list(s.base_lrs)) for k, s in schedulers.items()}
         for key, opt in optimizers.items():
             opt.load_state_dict(state["optimizers"][key])
         for key, sched in schedulers.items():
-            lambdas = sched.lr_lambdas
             sched.load_state_dict(state["schedulers"][key])
-            sched.lr_lambdas = lambdas  # the schedule follows the (possibly changed) config
+            sched.lr_lambdas, sched.base_lrs = planned[key]
+            for group, base, factor in zip(sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
+                group["lr"] = base * factor(sched.last_epoch)
         if state.get("precision"):
             fabric.strategy.precision.load_state_dict(state["precision"])
         rngs = state["rng"]

@@ -85,6 +85,19 @@ def test_resume_is_exact(tmp_path, toy_config, extra):
     assert sa["data"]["epoch"] >= 5
 
 
+def test_resume_follows_a_changed_schedule(tmp_path, toy_config):
+    """Resuming with more steps and another LR continues on the new cosine, not the saved one."""
+    import math
+
+    train(toy_config(train__steps=6, train__schedule="cosine", train__lr=1e-3, train__log_every=1), tmp_path / "r")
+    longer = toy_config(train__steps=12, train__schedule="cosine", train__lr=2e-3, train__log_every=1)
+    train(longer, tmp_path / "r", resume=True)
+    lr = dict(_rows(tmp_path / "r", "train", "lr"))
+    assert lr[6] == pytest.approx(0.0, abs=1e-12)  # the first run decayed to zero
+    for step in range(7, 13):  # logged after the update of `step`: the factor for the next one
+        assert lr[step] == pytest.approx(2e-3 * 0.5 * (1 + math.cos(math.pi * step / 12)), rel=1e-6), step
+
+
 def test_gan_mode_alternation(tmp_path, toy_config):
     cfg = toy_config(recipe__adversarial="true", train__steps=6, train__adversary_start=2, train__disc_steps=3,
                      train__log_every=1, train__disc_lr=1e-4)
