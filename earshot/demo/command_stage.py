@@ -1,12 +1,14 @@
 """A demo stage that runs an `earshot` command and turns what it wrote into a report section.
 
 Every experiment and evaluation command writes, under its ``--out`` folder, ``results.json``,
-one or more markdown tables (``*.md``), figures (``*.png``) and audio examples (``audio/``).
-This module reads them back, so the demo shows exactly what the command measured.
+one or more markdown tables (``*.md``), figures (``*.png``), audio examples (``audio/`` or
+``examples/``) and, where it trains, the engine's ``metrics.csv`` per run. This module reads
+them back, so the demo shows exactly what the command measured.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
@@ -16,7 +18,8 @@ from earshot.demo.runner import DemoContext
 from earshot.errors import EarshotError
 from earshot.report import Clip, Figure, Section, Table
 
-MAX_CLIPS = 12
+MAX_CLIPS = 24
+AUDIO_FOLDERS = ("audio", "examples")
 
 
 def markdown_tables(text: str) -> list[tuple[list[str], list[list[str]]]]:
@@ -40,6 +43,24 @@ def _number(cell: str):
         return cell
 
 
+def training_curves(out: Path) -> Figure | None:
+    """The total training loss of every run under ``out`` (each ``metrics.csv``), or None."""
+    from earshot.report.plots import curves
+
+    series = {}
+    for path in sorted(out.rglob("metrics.csv")):
+        with open(path) as f:
+            points = [(int(r["step"]), float(r["value"])) for r in csv.DictReader(f)
+                      if r["split"] == "train" and r["name"] == "loss"]
+        if points:
+            series[path.parent.name] = points
+    if not series:
+        return None
+    return Figure("training curves", curves(series, title="total training loss per run"),
+                  "The weighted sum of each run's loss terms on its training batches (log scale); runs with "
+                  "different losses are on different scales, so compare shapes, not heights.")
+
+
 def collect(out: Path, ctx_out: Path, section_id: str, title: str, intro: str) -> Section:
     """Tables, figures, clips and results.json found under ``out`` as one section."""
     section = Section(section_id, title, intro=intro)
@@ -50,7 +71,11 @@ def collect(out: Path, ctx_out: Path, section_id: str, title: str, intro: str) -
                                         [[_number(c) for c in row] for row in rows]))
     for png in sorted(out.glob("*.png")):
         section.figures.append(Figure(png.stem.replace("_", " ").replace("-", " "), png.read_bytes()))
-    for wav in sorted(out.glob("audio/**/*.wav"))[:MAX_CLIPS]:
+    curves = training_curves(out)
+    if curves is not None:
+        section.figures.append(curves)
+    wavs = [w for folder in AUDIO_FOLDERS for w in sorted((out / folder).glob("**/*.wav"))]
+    for wav in wavs[:MAX_CLIPS]:
         section.clips.append(Clip(wav.stem, wav.relative_to(ctx_out).as_posix()))
     results = out / "results.json"
     if results.exists():

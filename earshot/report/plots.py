@@ -47,13 +47,13 @@ def spectrograms(clips: list[tuple[str, torch.Tensor]], sample_rate: int) -> byt
 
 
 def curves(series: dict[str, list[tuple[int, float]]], *, title: str = "", ylabel: str = "loss", logy: bool = True) -> bytes:
-    """Line plot of named ``[(step, value), ...]`` series."""
+    """Line plot of named ``[(step, value), ...]`` series (log y-axis when asked and every value is positive)."""
     fig, ax = plt.subplots(figsize=(5.5, 3.2), constrained_layout=True)
     for name, points in series.items():
         if points:
             steps, values = zip(*points)
             ax.plot(steps, values, label=name, linewidth=1.2)
-    if logy:
+    if logy and all(v > 0 for points in series.values() for _, v in points):  # else linear
         ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)

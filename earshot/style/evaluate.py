@@ -43,17 +43,22 @@ class StyleScore:
 
 
 def corpus_pairs(root, *, per_kind: int = 2, split: str = "test", seed: int = 0) -> list[tuple[str, object, object]]:
-    """``[(kind, content_item, style_item)]``: speech across speakers, music across melody instruments."""
+    """``[(kind, content_item, style_item)]``: speech across speakers, music across melody instruments.
+
+    Contents come from ``split``; a style partner too, or from the ``valid`` split when ``split``
+    has none (a small corpus may hold a single test song).
+    """
     rng = np.random.default_rng(seed)
     key = {"speech": lambda i: i.params.get("speaker"), "music": lambda i: i.params.get("programs", {}).get("melody")}
     pairs = []
     for kind, ident in key.items():
         items = load_manifest(root, kind=kind, split=split)
+        spare = load_manifest(root, kind=kind, split="valid") if split != "valid" else []
         order = rng.permutation(len(items))
         for a in order:
-            partners = [b for b in order if ident(items[b]) != ident(items[a])]
+            partners = [b for b in [items[i] for i in order] + spare if ident(b) != ident(items[a])]
             if partners and sum(p[0] == kind for p in pairs) < per_kind:
-                pairs.append((kind, items[a], items[partners[0]]))
+                pairs.append((kind, items[a], partners[0]))
     return pairs
 
 

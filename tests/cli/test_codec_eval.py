@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from earshot.cli.evals.codec import baselines, evaluate, markdown, ours
+from earshot.cli.evals.codec import baselines, evaluate, markdown, ours, write_examples
 from earshot.models.codec import SoundStream
 
 
@@ -24,14 +24,15 @@ def voiced(seconds=1.0, rate=16000, f0=140.0):
     return (0.1 * tone * (0.6 + 0.4 * torch.sin(2 * math.pi * 4 * t))).reshape(1, 1, -1)
 
 
-def test_evaluate_against_real_opus_and_mp3():
+def test_evaluate_against_real_opus_and_mp3(tmp_path):
     torch.manual_seed(0)
     model = SoundStream(16000, channels=2, dim=4, n_quantizers=24)
     model(0.1 * torch.randn(2, 1, 16000))
     systems = {"soundstream": ours(model.eval(), "tiny"), **baselines(16000),
                "identity": lambda clip, kbps: (clip, 256.0)}
     clips = {"speech": [("v", voiced())], "music": [("m", voiced(f0=330.0))]}
-    rows, items = evaluate(systems, clips, [3.0, 12.0], 16000)
+    kept = {}
+    rows, items = evaluate(systems, clips, [3.0, 12.0], 16000, keep=kept)
     assert len(items) == 4 * 2 * 2 and len(rows) == 4 * 2 * 2
     used = {(r["system"], r["kbps"]): r["kbps_used"] for r in rows}
     assert used[("soundstream", 3.0)] == 3.0 and used[("soundstream", 12.0)] == 12.0
@@ -47,3 +48,12 @@ def test_evaluate_against_real_opus_and_mp3():
     assert by[("opus", 12.0, "music")]["si_sdr"] > by[("soundstream", 12.0, "music")]["si_sdr"]
     table = markdown(rows)
     assert table.count("\n") == 1 + len(rows) and "| 3 | speech | soundstream | 3 |" in table
+    # examples: every decoding of the first clip of each kind, and spectrograms at the middle bitrate
+    write_examples(kept, clips, tmp_path, 16000)
+    from earshot.audio import load
+
+    names = sorted(p.name for p in (tmp_path / "audio").iterdir())
+    assert len(names) == 2 * (1 + 4 * 2) and "speech-3kbps-opus.wav" in names and "music-reference.wav" in names
+    back, _ = load(tmp_path / "audio" / "music-12kbps-identity.wav")
+    assert torch.allclose(back, clips["music"][0][1][0], atol=1e-4)  # 16-bit WAV of the identity "codec"
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["spectrograms_music.png", "spectrograms_speech.png"]

@@ -69,3 +69,4 @@ def test_eval_jnd_reports_every_part(corpus, weights, tmp_path):
     assert set(res["c"]["metrics"]["l1"]) == {"pesq", "stoi"}
     table = (out / "results.md").read_text()
     assert "(a) held-out simulated-listener judgments" in table and "| white | 1.000 |" in table
+    assert sorted(p.name for p in (out / "audio").iterdir()) == ["clean.wav", "lowpass-0.5.wav", "white-0.5.wav"]

@@ -92,9 +92,28 @@ def test_collect_turns_a_command_folder_into_a_section(tmp_path):
     from earshot.audio import save
 
     save(out / "audio" / "x.wav", tone(), SR)
+    save(out / "examples" / "00-mixture.wav", tone(), SR)
+    for run, scale in (("A", 1.0), ("B", 2.0)):
+        (out / "runs" / run).mkdir(parents=True)
+        rows = "".join(f"{s},train,loss,{scale / s},0\n{s},train,lr,0.1,0\n" for s in (1, 2, 3))
+        (out / "runs" / run / "metrics.csv").write_text("step,split,name,value,time\n" + rows)
     section = collect(out, tmp_path, "stage", "Stage", "intro")
     assert section.tables[0].rows == [["x", 2.5]] and section.results == {"b": 2.5}
-    assert [f.title for f in section.figures] == ["curve"] and section.clips[0].path == "stage/audio/x.wav"
+    assert [f.title for f in section.figures] == ["curve", "training curves"]
+    assert [c.path for c in section.clips] == ["stage/audio/x.wav", "stage/examples/00-mixture.wav"]
+
+
+def test_training_curves_plot_each_run(tmp_path, monkeypatch):
+    import earshot.report.plots as plots
+    from earshot.demo.command_stage import training_curves
+
+    seen = {}
+    monkeypatch.setattr(plots, "curves", lambda series, **kw: seen.update(series) or b"png")
+    assert training_curves(tmp_path) is None  # no runs, no figure
+    (tmp_path / "runs" / "C").mkdir(parents=True)
+    (tmp_path / "runs" / "C" / "metrics.csv").write_text(
+        "step,split,name,value,time\n5,train,loss,0.5,0\n5,valid,loss,9,0\n10,train,loss,0.25,0\n10,train,l1,7,0\n")
+    assert training_curves(tmp_path).png == b"png" and seen == {"C": [(5, 0.5), (10, 0.25)]}
 
 
 def test_loss_gradients_point_where_the_difference_is():

@@ -136,3 +136,17 @@ def test_style_command_writes_output_and_never_its_input(tmp_path):
     assert main(["style", str(content), str(style), str(out), "--features", "random", "--steps", "3"]) == 0
     assert out.stat().st_size > 0
     assert main(["style", str(content), str(style), str(content), "--features", "random", "--steps", "3"]) == 2
+
+
+def test_corpus_pairs_take_a_style_partner_from_valid_when_test_has_none(monkeypatch):
+    from types import SimpleNamespace
+
+    import earshot.style.evaluate as ev
+
+    def item(name, speaker=None, melody=None):
+        return SimpleNamespace(name=name, params={"speaker": speaker, "programs": {"melody": melody}})
+    manifest = {("speech", "test"): [item("s1", speaker="a"), item("s2", speaker="b")], ("speech", "valid"): [],
+                ("music", "test"): [item("m1", melody=40)], ("music", "valid"): [item("m2", melody=40), item("m3", melody=73)]}
+    monkeypatch.setattr(ev, "load_manifest", lambda root, kind, split: manifest[(kind, split)])
+    pairs = [(kind, a.name, b.name) for kind, a, b in ev.corpus_pairs("corpus", per_kind=2)]
+    assert sorted(pairs) == [("music", "m1", "m3"), ("speech", "s1", "s2"), ("speech", "s2", "s1")]

@@ -8,7 +8,8 @@ and MP3 (LAME) encoders. Opus cannot go below 6 kbps and LAME at 16 kHz offers 8
 kbps CBR, so each baseline runs at the lowest bitrate it supports that is >= the target; the
 table shows the bitrate each system really used. Metrics per item, averaged: PESQ (wide band,
 speech only), STOI, DAC mel distance, SI-SDR and, when its weights are installed, the learned
-JND distance. Writes ``codec_eval.md`` and ``codec_eval.json`` under ``--out``.
+JND distance. Writes ``codec_eval.md`` and ``codec_eval.json`` under ``--out``, and for the
+first clip of each kind its decodings (``audio/``) and their spectrograms (``spectrograms_*.png``).
 """
 
 from __future__ import annotations
@@ -115,16 +116,43 @@ def jnd_metric(sample_rate: int):
         return None
 
 
-def evaluate(systems: dict, clips: dict, kbps_list, sample_rate: int, jnd=None) -> tuple[list, list]:
-    """Code every clip with every system at every bitrate; return (summary rows, per-item rows)."""
+def evaluate(systems: dict, clips: dict, kbps_list, sample_rate: int, jnd=None,
+             keep: dict | None = None) -> tuple[list, list]:
+    """Code every clip with every system at every bitrate; return (summary rows, per-item rows).
+
+    ``keep``, if given, receives the decoded first clip of each kind: ``{(kind, system, kbps): (1, 1, T)}``.
+    """
     per_item = []
     jobs = [(s, k, kind, name, clip) for s in systems for k in kbps_list
             for kind, items in clips.items() for name, clip in items]
     for system, kbps, kind, name, clip in tqdm(jobs, desc="codec eval", file=sys.stderr):
         decoded, used = systems[system](clip, kbps)
+        if keep is not None and name == clips[kind][0][0]:
+            keep[(kind, system, kbps)] = decoded
         per_item.append({"system": system, "kbps": kbps, "kbps_used": used, "kind": kind, "item": name,
                          **measure(decoded, clip, kind, sample_rate, jnd)})
     return summarise(per_item), per_item
+
+
+def write_examples(kept: dict, clips: dict, out: Path, sample_rate: int) -> None:
+    """``audio/<kind>-reference.wav`` and ``audio/<kind>-<kbps>kbps-<system>.wav`` for the first clip of
+    each kind, and ``spectrograms_<kind>.png`` of the reference and every system at the middle bitrate."""
+    from earshot.audio.io import save
+    from earshot.report.plots import spectrograms
+
+    for kind, items in clips.items():
+        reference = items[0][1][0]
+        save(out / "audio" / f"{kind}-reference.wav", reference, sample_rate, overwrite=True)
+        rates = sorted({k for (k_kind, _, k) in kept if k_kind == kind})
+        for (k_kind, system, kbps), decoded in kept.items():
+            if k_kind == kind:
+                save(out / "audio" / f"{kind}-{kbps:g}kbps-{system}.wav", decoded[0], sample_rate, overwrite=True)
+        if rates:
+            middle = rates[len(rates) // 2]
+            panels = [("reference", reference)] + [(f"{system} {middle:g} kbps", decoded[0])
+                                                   for (k_kind, system, k), decoded in kept.items()
+                                                   if k_kind == kind and k == middle]
+            (out / f"spectrograms_{kind}.png").write_bytes(spectrograms(panels, sample_rate))
 
 
 def summarise(per_item: list[dict]) -> list[dict]:
@@ -162,8 +190,10 @@ def cmd_eval_codec(args) -> int:
     systems = {"soundstream": ours(model, args.model)}
     if not args.no_baselines:
         systems.update(baselines(sr))
-    rows, per_item = evaluate(systems, clips, args.kbps, sr, jnd_metric(sr))
+    kept: dict = {}
+    rows, per_item = evaluate(systems, clips, args.kbps, sr, jnd_metric(sr), keep=kept)
     args.out.mkdir(parents=True, exist_ok=True)
+    write_examples(kept, clips, args.out, sr)
     table = markdown(rows)
     header = (f"# earshot eval codec\n\nmodel `{args.model}` ({sr} Hz), corpus `{args.corpus}` split "
               f"`{args.split}`, {args.items} items per kind, first {args.seconds:g} s of each.\n\n")

@@ -325,6 +325,15 @@ def markdown(tabs: list) -> str:
     return "\n".join(lines)
 
 
+def write_examples(clean: torch.Tensor, perts: dict, out: Path, seed: int, strength: float = 0.5) -> None:
+    """``audio/clean.wav`` and ``audio/<type>-<strength>.wav``: the first clip of (b) under each perturbation."""
+    from earshot.audio.io import save
+
+    save(out / "audio" / "clean.wav", clean, SR, overwrite=True)
+    for name in perts:
+        save(out / "audio" / f"{name}-{strength:g}.wav", _perturb(clean, perts, name, strength, seed), SR, overwrite=True)
+
+
 def write_outputs(results: dict, out: Path) -> str:
     """``metrics.json`` (raw), ``results.md``, and ``report.html`` + ``results.json`` (earshot.report)."""
     from earshot.report import Section, write_report
@@ -361,6 +370,7 @@ def run(args) -> int:
     clips = _clips(args.corpus, max(args.clips, 8), args.seconds, args.seed)
     perts = perturbations(names, corpus=args.corpus, split="test")
     results["b"], results["b_pooled"] = part_b(clips[:args.clips], perts, args.strengths, scorers, args.seed)
+    write_examples(clips[0], perts, out, args.seed)
     results["c"] = part_c(clips, perts, args.degradations, scorers, args.seed + 1)
     if cdpam is not None:
         scorers["cdpam"] = cdpam
