@@ -110,9 +110,11 @@ def score(estimates: torch.Tensor, references: torch.Tensor, sources, sample_rat
 
 
 def evaluate(models: dict, task, cfg: ExperimentConfig, out: Path) -> dict:
-    """Score each model (and the unprocessed mixture) on the held-out test mixtures; write examples."""
+    """Score each model (and the unprocessed mixture) on the held-out test mixtures; write examples
+    and ``spectrograms.png`` of the first: mixture, each reference and each model's estimates."""
     from earshot.audio.io import save
     from earshot.models.separator import Separator
+    from earshot.report.plots import spectrograms
 
     data = task.held_out("test", items=cfg.test_items, seconds=cfg.test_seconds)
     items = [data[i] for i in range(len(data))]
@@ -121,6 +123,7 @@ def evaluate(models: dict, task, cfg: ExperimentConfig, out: Path) -> dict:
     sources, sr = ("vocals", "accompaniment"), task.sample_rate
     rows = {"mixture (no separation)": score(mix[:, None].expand_as(refs).contiguous(), refs, sources, sr)}
     ex = out / "examples"
+    panels = [("mixture", mix[0])] + [(f"{s} reference", refs[0, k]) for k, s in enumerate(sources)]
     for i in range(min(cfg.examples, len(items))):
         save(ex / f"{i:02d}-mixture.wav", mix[i], sr, overwrite=True)
         for k, s in enumerate(sources):
@@ -134,6 +137,8 @@ def evaluate(models: dict, task, cfg: ExperimentConfig, out: Path) -> dict:
         for i in range(min(cfg.examples, len(items))):
             for k, s in enumerate(sources):
                 save(ex / f"{i:02d}-{s}-{name}.wav", est[i, k], sr, overwrite=True)
+        panels += [(f"{s} {name}", est[0, k]) for k, s in enumerate(sources)]
+    (out / "spectrograms.png").write_bytes(spectrograms(panels, sr))
     return {"items": len(items), "seconds": cfg.test_seconds, "split": "test", "rows": rows,
             "params": [data.params(i) for i in range(len(items))]}
 

@@ -70,3 +70,4 @@ def test_eval_jnd_reports_every_part(corpus, weights, tmp_path):
     table = (out / "results.md").read_text()
     assert "(a) held-out simulated-listener judgments" in table and "| white | 1.000 |" in table
     assert sorted(p.name for p in (out / "audio").iterdir()) == ["clean.wav", "lowpass-0.5.wav", "white-0.5.wav"]
+    assert (out / "spectrograms.png").read_bytes()[:4] == b"\x89PNG"

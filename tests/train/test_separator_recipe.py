@@ -220,3 +220,4 @@ def test_experiment_library(corpus, tmp_path):
     assert mixture["vocals"]["sar_median"] > 60
     assert (tmp_path / "exp" / "results.json").is_file() and "| semi | vocals |" in markdown(results)
     assert (tmp_path / "exp" / "examples" / "00-vocals-semi.wav").is_file()
+    assert (tmp_path / "exp" / "spectrograms.png").read_bytes()[:4] == b"\x89PNG"

@@ -325,13 +325,24 @@ def markdown(tabs: list) -> str:
     return "\n".join(lines)
 
 
+SHOWN = ("pink", "reverb", "mp3", "eq", "lowpass")  # varied types for the spectrogram figure
+
+
 def write_examples(clean: torch.Tensor, perts: dict, out: Path, seed: int, strength: float = 0.5) -> None:
-    """``audio/clean.wav`` and ``audio/<type>-<strength>.wav``: the first clip of (b) under each perturbation."""
+    """``audio/clean.wav`` and ``audio/<type>-<strength>.wav``: the first clip of (b) under each perturbation;
+    ``spectrograms.png``: the clean clip and the types of ``SHOWN`` (or the first five) among them."""
     from earshot.audio.io import save
+    from earshot.report.plots import spectrograms
 
     save(out / "audio" / "clean.wav", clean, SR, overwrite=True)
+    shown = [n for n in SHOWN if n in perts] or list(perts)[:5]
+    panels = [("clean", clean)]
     for name in perts:
-        save(out / "audio" / f"{name}-{strength:g}.wav", _perturb(clean, perts, name, strength, seed), SR, overwrite=True)
+        degraded = _perturb(clean, perts, name, strength, seed)
+        save(out / "audio" / f"{name}-{strength:g}.wav", degraded, SR, overwrite=True)
+        if name in shown:
+            panels.append((f"{name} {strength:g}", degraded))
+    (out / "spectrograms.png").write_bytes(spectrograms(panels, SR))
 
 
 def write_outputs(results: dict, out: Path) -> str:

@@ -22,6 +22,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from earshot.report.plots import spectrograms
     from earshot.style.evaluate import as_dicts, evaluate, summary_rows
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -29,6 +30,7 @@ def run(args) -> int:
     def keep(tag, clips):
         for role, audio in clips.items():
             save(args.out / "audio" / f"{tag}-{role}.wav", audio, 16000, overwrite=True)
+        (args.out / f"spectrograms_{tag}.png").write_bytes(spectrograms(list(clips.items()), 16000))
 
     scores = evaluate(args.corpus, features=args.features.split(","), methods=args.methods.split(","),
                       per_kind=args.pairs, seconds=args.seconds, steps=args.steps, on_output=keep)

@@ -104,14 +104,16 @@ def jnd_metric():
 
 
 def score(models: dict, clips: list, out: Path) -> dict:
-    """Mean metrics per model over the clips (PESQ over speech clips only); writes audio examples."""
+    """Mean metrics per model over the clips (PESQ over speech clips only); writes audio examples and,
+    per example clip, ``spectrograms_<label>.png`` of the input and every model's output."""
     from earshot.audio.io import save
     from earshot.metrics import mel_distance, pesq, snr, stoi
+    from earshot.report.plots import spectrograms
 
     jnd = jnd_metric()
     audio_dir = out / "audio"
     audio_dir.mkdir(parents=True, exist_ok=True)
-    rows = {}
+    rows, panels = {}, {label: [("input", clip[0])] for label, clip in clips if label.endswith("-0")}
     for name, model in models.items():
         per = {"snr": [], "pesq": [], "stoi": [], "mel_distance": [], "jnd": []}
         for label, clip in clips:
@@ -127,7 +129,10 @@ def score(models: dict, clips: list, out: Path) -> dict:
             if label.endswith("-0"):
                 save(audio_dir / f"{label}-{name}.wav", est[0], 16000, overwrite=True)
                 save(audio_dir / f"{label}-input.wav", clip[0], 16000, overwrite=True)
+                panels[label].append((name, est[0]))
         rows[name] = {k: (sum(v) / len(v) if v else None) for k, v in per.items()}
+    for label, shown in panels.items():
+        (out / f"spectrograms_{label}.png").write_bytes(spectrograms(shown, 16000))
     return rows
 
 

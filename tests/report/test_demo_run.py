@@ -1,0 +1,54 @@
+"""`earshot demo --quick` end to end from an empty folder, its report opened in Chromium."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from earshot.cli.main import main
+from earshot.demo.stages import STAGES
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+TRAINED_STAGES = {"autoencoder", "separation"}  # the stages that train and so draw loss curves
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo-run")  # the demo builds its quick corpus beside its --out
+    code = main(["demo", "--quick", "--out", str(root / "demo")])
+    return code, root / "demo"
+
+
+def test_quick_demo_runs_every_stage(demo):
+    code, out = demo
+    sections = json.loads((out / "results.json").read_text())["sections"]
+    assert [s["id"] for s in sections] == [stage_id for stage_id, _, _ in STAGES]
+    assert [s["id"] for s in sections if s["error"]] == [] and code == 0
+    for s in sections:
+        assert s["figures"], s["id"]
+        if s["id"] != "explain":
+            assert s["clips"] and all((out / c["path"]).is_file() for c in s["clips"]), s["id"]
+        if s["id"] in TRAINED_STAGES:
+            assert "training curves" in [f["title"] for f in s["figures"]], s["id"]
+
+
+def test_quick_demo_report_in_a_browser(demo):
+    _, out = demo
+    sections = json.loads((out / "results.json").read_text())["sections"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
+        page = browser.new_page()
+        page.goto((out / "report.html").as_uri())
+        assert page.locator("section.stage").count() == len(sections)
+        assert page.locator("section.stage.failed").count() == 0
+        images = page.locator("figure.plot img")
+        assert images.count() == sum(len(s["figures"]) for s in sections)
+        assert all(images.nth(i).evaluate("img => img.complete && img.naturalWidth > 100") for i in range(images.count()))
+        audio = page.locator("section#codec audio").first
+        played = audio.evaluate("""async a => { a.muted = true; await a.play();
+                                   await new Promise(r => setTimeout(r, 300)); return a.currentTime; }""")
+        assert played > 0
+        browser.close()
