@@ -57,3 +57,15 @@ def test_evaluate_against_real_opus_and_mp3(tmp_path):
     back, _ = load(tmp_path / "audio" / "music-12kbps-identity.wav")
     assert torch.allclose(back, clips["music"][0][1][0], atol=1e-4)  # 16-bit WAV of the identity "codec"
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["spectrograms_music.png", "spectrograms_speech.png"]
+
+
+def test_noisy_inputs_are_scored_against_the_clean_clips():
+    clean = voiced()
+    noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(1))
+    noise = noise * clean.pow(2).mean().sqrt() / noise.pow(2).mean().sqrt() * 10 ** (-10 / 20)  # 10 dB SNR
+    clips, inputs = {"speech": [("v", clean)]}, {"speech": [("v", clean + noise)]}
+    identity = {"identity": lambda clip, kbps: (clip, 256.0)}
+    (row,), _ = evaluate(identity, clips, [6.0], 16000, inputs=inputs)
+    assert row["si_sdr"] == pytest.approx(10.0, abs=0.3) and row["pesq"] < 4.0
+    (clean_row,), _ = evaluate(identity, clips, [6.0], 16000)
+    assert clean_row["si_sdr"] > 60

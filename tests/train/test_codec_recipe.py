@@ -1,5 +1,7 @@
 """The codec recipe: models, generator and discriminator terms, denoising items."""
 
+import json
+
 import pytest
 import torch
 
@@ -115,6 +117,14 @@ def test_engine_trains_gan_and_denoising_then_exports(tmp_path):
     x = 0.1 * torch.randn(1, 1, 1600)
     with torch.no_grad():
         assert model.decode(model.encode(x, 2, denoise=True), denoise=True).shape == (1, 1, 1600)
+    # `earshot eval codec --noisy`: noisy inputs scored against the clean clips, with and without the flag
+    out = tmp_path / "eval"
+    assert main(["eval", "codec", "--model", str(tmp_path / "w" / "codec-test.json"), "--corpus", str(corpus),
+                 "--kbps", "0.4", "--items", "1", "--seconds", "0.5", "--noisy", "5", "--no-baselines",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "codec_eval.json").read_text())
+    assert report["noisy_snr_db"] == 5 and {r["system"] for r in report["rows"]} == {"soundstream", "soundstream+denoise"}
+    assert (out / "audio" / "speech-noisy-input.wav").is_file() and (out / "audio" / "speech-reference.wav").is_file()
 
 
 def test_extra_perceptual_loss_from_the_registry():

@@ -8,7 +8,8 @@ and MP3 (LAME) encoders. Opus cannot go below 6 kbps and LAME at 16 kHz offers 8
 kbps CBR, so each baseline runs at the lowest bitrate it supports that is >= the target; the
 table shows the bitrate each system really used. Metrics per item, averaged: PESQ (wide band,
 speech only), STOI, DAC mel distance, SI-SDR and, when its weights are installed, the learned
-JND distance. Writes ``codec_eval.md`` and ``codec_eval.json`` under ``--out``, and for the
+JND distance. ``--noisy SNR_DB`` codes noisy versions of the clips (corpus noise of the same
+split), scores them against the clean ones, and adds our codec with its denoise flag on. Writes ``codec_eval.md`` and ``codec_eval.json`` under ``--out``, and for the
 first clip of each kind its decodings (``audio/``) and their spectrograms (``spectrograms_*.png``).
 """
 
@@ -39,6 +40,9 @@ def register(subparsers) -> None:
     p.add_argument("--items", type=int, default=8, help="items per kind (speech, music)")
     p.add_argument("--seconds", type=float, default=4.0, help="excerpt length per item")
     p.add_argument("--no-baselines", action="store_true", help="skip Opus and MP3")
+    p.add_argument("--noisy", type=float, metavar="SNR_DB",
+                   help="code the clips with corpus noise mixed in at this SNR, scored against the clean "
+                        "clips, and add our codec with its denoise flag on (soundstream+denoise)")
     p.add_argument("--out", type=Path, default=Path("runs/eval-codec"), help="output folder")
     p.set_defaults(func=cmd_eval_codec)
 
@@ -60,8 +64,9 @@ def load_clips(root, split: str, items: int, seconds: float, sample_rate: int) -
     return clips
 
 
-def ours(model, name: str):
-    """``code(clip, kbps) -> (decoded, kbps actually used)`` through the real bitstream."""
+def ours(model, name: str, *, denoise: bool = False):
+    """``code(clip, kbps) -> (decoded, kbps actually used)`` through the real bitstream, with the
+    denoise flag on or off."""
     from earshot.models.codec import bitstream
 
     model_id = bitstream.model_fingerprint(model)
@@ -69,14 +74,36 @@ def ours(model, name: str):
     def code(clip: torch.Tensor, kbps: float):
         n_q = model.quantizers_for_kbps(kbps)
         with torch.inference_mode():
-            codes = model.encode(clip, n_q)[0]
+            codes = model.encode(clip, n_q, denoise=denoise)[0]
             data = bitstream.to_bytes(bitstream.Bitstream(
                 codes=codes, model_id=model_id, model_name=name, sample_rate=model.sample_rate,
-                bits=model.bits_per_code, n_samples=clip.shape[-1]))
+                bits=model.bits_per_code, n_samples=clip.shape[-1], denoise=denoise))
             back = bitstream.from_bytes(data)
-            audio = model.decode(back.codes[None], length=back.n_samples)
+            audio = model.decode(back.codes[None], denoise=back.denoise, length=back.n_samples)
         return audio, model.bitrate(n_q)
     return code
+
+
+def add_noise(clips: dict, root, split: str, snr_db: float, sample_rate: int, seed: int = 0) -> dict:
+    """``clips`` with corpus noise of ``split`` mixed in at ``snr_db`` (same structure; peaks kept below 1)."""
+    from earshot.audio.io import load
+    from earshot.data.corpus import load_manifest
+
+    noises = load_manifest(root, kind="noise", split=split)
+    if not noises:
+        raise ConfigError(f"{root}: no noise items in split {split!r}")
+    rng = torch.Generator().manual_seed(seed)
+    noisy = {}
+    for kind, items in clips.items():
+        noisy[kind] = []
+        for name, clip in items:
+            pick = noises[int(torch.randint(len(noises), (1,), generator=rng))]
+            noise = load(pick.path, sample_rate=sample_rate, mono=True)[0][None, :, : clip.shape[-1]]
+            noise = torch.nn.functional.pad(noise, (0, clip.shape[-1] - noise.shape[-1]))
+            gain = clip.pow(2).mean().sqrt() / noise.pow(2).mean().sqrt().clamp(min=1e-8) * 10 ** (-snr_db / 20)
+            mix = clip + gain * noise
+            noisy[kind].append((name, mix / mix.abs().max().clamp(min=1.0)))
+    return noisy
 
 
 def baselines(sample_rate: int) -> dict:
@@ -117,16 +144,19 @@ def jnd_metric(sample_rate: int):
 
 
 def evaluate(systems: dict, clips: dict, kbps_list, sample_rate: int, jnd=None,
-             keep: dict | None = None) -> tuple[list, list]:
+             keep: dict | None = None, inputs: dict | None = None) -> tuple[list, list]:
     """Code every clip with every system at every bitrate; return (summary rows, per-item rows).
 
-    ``keep``, if given, receives the decoded first clip of each kind: ``{(kind, system, kbps): (1, 1, T)}``.
+    ``inputs`` (same structure as ``clips``, e.g. noisy versions) are coded instead of the clips,
+    which stay the references. ``keep``, if given, receives the decoded first clip of each kind:
+    ``{(kind, system, kbps): (1, 1, T)}``.
     """
     per_item = []
-    jobs = [(s, k, kind, name, clip) for s in systems for k in kbps_list
-            for kind, items in clips.items() for name, clip in items]
-    for system, kbps, kind, name, clip in tqdm(jobs, desc="codec eval", file=sys.stderr):
-        decoded, used = systems[system](clip, kbps)
+    inputs = inputs or clips
+    jobs = [(s, k, kind, name, clip, coded) for s in systems for k in kbps_list
+            for kind, items in clips.items() for (name, clip), (_, coded) in zip(items, inputs[kind])]
+    for system, kbps, kind, name, clip, coded in tqdm(jobs, desc="codec eval", file=sys.stderr):
+        decoded, used = systems[system](coded, kbps)
         if keep is not None and name == clips[kind][0][0]:
             keep[(kind, system, kbps)] = decoded
         per_item.append({"system": system, "kbps": kbps, "kbps_used": used, "kind": kind, "item": name,
@@ -134,22 +164,25 @@ def evaluate(systems: dict, clips: dict, kbps_list, sample_rate: int, jnd=None,
     return summarise(per_item), per_item
 
 
-def write_examples(kept: dict, clips: dict, out: Path, sample_rate: int) -> None:
-    """``audio/<kind>-reference.wav`` and ``audio/<kind>-<kbps>kbps-<system>.wav`` for the first clip of
-    each kind, and ``spectrograms_<kind>.png`` of the reference and every system at the middle bitrate."""
+def write_examples(kept: dict, clips: dict, out: Path, sample_rate: int, inputs: dict | None = None) -> None:
+    """``audio/<kind>-reference.wav`` (and ``<kind>-noisy-input.wav`` given ``inputs``) and
+    ``audio/<kind>-<kbps>kbps-<system>.wav`` for the first clip of each kind, and
+    ``spectrograms_<kind>.png`` of the reference and every system at the middle bitrate."""
     from earshot.audio.io import save
     from earshot.report.plots import spectrograms
 
     for kind, items in clips.items():
         reference = items[0][1][0]
         save(out / "audio" / f"{kind}-reference.wav", reference, sample_rate, overwrite=True)
+        if inputs is not None:
+            save(out / "audio" / f"{kind}-noisy-input.wav", inputs[kind][0][1][0], sample_rate, overwrite=True)
         rates = sorted({k for (k_kind, _, k) in kept if k_kind == kind})
         for (k_kind, system, kbps), decoded in kept.items():
             if k_kind == kind:
                 save(out / "audio" / f"{kind}-{kbps:g}kbps-{system}.wav", decoded[0], sample_rate, overwrite=True)
         if rates:
             middle = rates[len(rates) // 2]
-            panels = [("reference", reference)] + [(f"{system} {middle:g} kbps", decoded[0])
+            panels = [("reference", reference)] + [(f"{system}, target {middle:g} kbps", decoded[0])
                                                    for (k_kind, system, k), decoded in kept.items()
                                                    if k_kind == kind and k == middle]
             (out / f"spectrograms_{kind}.png").write_bytes(spectrograms(panels, sample_rate))
@@ -157,7 +190,7 @@ def write_examples(kept: dict, clips: dict, out: Path, sample_rate: int) -> None
 
 def summarise(per_item: list[dict]) -> list[dict]:
     rows, keys = [], sorted({(r["kbps"], r["kind"], r["system"]) for r in per_item},
-                            key=lambda k: (k[0], k[1], k[2] != "soundstream", k[2]))
+                            key=lambda k: (k[0], k[1], not k[2].startswith("soundstream"), k[2]))
     for kbps, kind, system in keys:
         group = [r for r in per_item if (r["kbps"], r["kind"], r["system"]) == (kbps, kind, system)]
         row = {"kbps": kbps, "kind": kind, "system": system, "kbps_used": group[0]["kbps_used"], "items": len(group)}
@@ -188,19 +221,24 @@ def cmd_eval_codec(args) -> int:
     sr = model.sample_rate
     clips = load_clips(args.corpus, args.split, args.items, args.seconds, sr)
     systems = {"soundstream": ours(model, args.model)}
+    inputs = None
+    if args.noisy is not None:
+        inputs = add_noise(clips, args.corpus, args.split, args.noisy, sr)
+        systems["soundstream+denoise"] = ours(model, args.model, denoise=True)
     if not args.no_baselines:
         systems.update(baselines(sr))
     kept: dict = {}
-    rows, per_item = evaluate(systems, clips, args.kbps, sr, jnd_metric(sr), keep=kept)
+    rows, per_item = evaluate(systems, clips, args.kbps, sr, jnd_metric(sr), keep=kept, inputs=inputs)
     args.out.mkdir(parents=True, exist_ok=True)
-    write_examples(kept, clips, args.out, sr)
+    write_examples(kept, clips, args.out, sr, inputs)
     table = markdown(rows)
+    noisy = "" if args.noisy is None else f" Inputs with corpus noise at {args.noisy:g} dB SNR, scored against the clean clips."
     header = (f"# earshot eval codec\n\nmodel `{args.model}` ({sr} Hz), corpus `{args.corpus}` split "
-              f"`{args.split}`, {args.items} items per kind, first {args.seconds:g} s of each.\n\n")
+              f"`{args.split}`, {args.items} items per kind, first {args.seconds:g} s of each.{noisy}\n\n")
     (args.out / "codec_eval.md").write_text(header + table + "\n")
     (args.out / "codec_eval.json").write_text(json.dumps(
         {"model": args.model, "sample_rate": sr, "corpus": str(args.corpus), "split": args.split,
-         "seconds": args.seconds, "rows": rows, "items": per_item}, indent=2) + "\n")
+         "seconds": args.seconds, "noisy_snr_db": args.noisy, "rows": rows, "items": per_item}, indent=2) + "\n")
     print(table)
     print(f"\nwrote {args.out / 'codec_eval.md'} and codec_eval.json", file=sys.stderr)
     return 0
