@@ -15,7 +15,7 @@ def _corpus(ctx: DemoContext) -> list[str]:
 
 def _autoencoder(ctx: DemoContext, out: Path) -> list[str]:
     return ["experiment", "autoencoder", *_corpus(ctx), "--out", str(out), "--models", "A", "B", "mrstft", "C", "E",
-            "--steps", str(ctx.budget(30, 100, 1000)), "--test-files", str(ctx.budget(1, 2, 4)), "--seed", str(ctx.seed)]
+            "--steps", str(ctx.budget(30, 300, 1000)), "--test-files", str(ctx.budget(1, 2, 4)), "--seed", str(ctx.seed)]
 
 
 def _jnd(ctx: DemoContext, out: Path) -> list[str]:
