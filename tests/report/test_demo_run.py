@@ -44,6 +44,7 @@ def test_quick_demo_report_in_a_browser(demo):
         page.goto((out / "report.html").as_uri())
         assert page.locator("section.stage").count() == len(sections)
         assert page.locator("section.stage.failed").count() == 0
+        assert page.locator("nav").bounding_box()["width"] >= 240  # wide tables scroll instead of squeezing it
         images = page.locator("figure.plot img")
         assert images.count() == sum(len(s["figures"]) for s in sections)
         assert all(images.nth(i).evaluate("img => img.complete && img.naturalWidth > 100") for i in range(images.count()))
