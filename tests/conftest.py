@@ -10,6 +10,16 @@ import torch
 torch.set_num_threads(1)  # CI has 2 cores; one thread per process keeps test timings steady
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Every test starts on one thread (many small convs: no OpenMP spin-waiting on a busy machine),
+    even after an earlier test or CLI command changed the count."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture
 def rng() -> torch.Generator:
     return torch.Generator().manual_seed(0)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+
 from earshot.data.corpus import DEFAULT_CORPUS
 
 log = logging.getLogger("earshot.separation")

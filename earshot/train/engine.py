@@ -13,7 +13,6 @@ A resumed run continues exactly: models, optimisers, schedules, EMA, RNG states,
 from __future__ import annotations
 
 import copy
-
 import datetime as _dt
 import logging
 import os

@@ -11,14 +11,6 @@ from earshot.models.codec import SoundStream
 from earshot.weights import load_pretrained, save_pretrained
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory):
     """Two tiny codecs saved as weights (a manifest path works as a model name)."""

@@ -9,14 +9,6 @@ from earshot.cli.evals.codec import baselines, evaluate, markdown, ours, write_e
 from earshot.models.codec import SoundStream
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def voiced(seconds=1.0, rate=16000, f0=140.0):
     """A vowel-like test signal: harmonics of ``f0`` with a syllable-rate envelope, (1, 1, T)."""
     t = torch.arange(int(seconds * rate)) / rate

@@ -12,14 +12,6 @@ from earshot.models.separator import Separator, UNetSeparator
 from earshot.weights.hub import save_pretrained
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture
 def model_manifest(tmp_path):
     torch.manual_seed(0)

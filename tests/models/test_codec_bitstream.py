@@ -10,15 +10,6 @@ from earshot.errors import BitstreamError
 from earshot.models.codec import SoundStream
 from earshot.models.codec import bitstream as bs
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many small convs: one thread avoids OpenMP spin-waiting on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 
 def stream_of(model, codes, n_samples):
     return bs.Bitstream(codes=codes, model_id=bs.model_fingerprint(model), model_name="tiny",

@@ -1,19 +1,10 @@
 """Discriminator output shapes and feature maps; gradients reach the input."""
 
-import pytest
 import torch
 
 from earshot.models.discriminators import (
     CombinedDiscriminator, MultiScaleWaveformDiscriminator, STFTDiscriminator, WaveformDiscriminator,
 )
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_waveform_discriminator_scales_and_features():

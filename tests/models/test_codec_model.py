@@ -6,15 +6,6 @@ import torch
 from earshot.errors import ConfigError, ShapeError
 from earshot.models.codec import FiLM, SoundStream
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many small convs: one thread avoids OpenMP spin-waiting on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 
 def tiny(sample_rate=16000, **kw):
     torch.manual_seed(0)

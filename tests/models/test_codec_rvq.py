@@ -6,15 +6,6 @@ import torch
 from earshot.errors import ConfigError, ShapeError
 from earshot.models.codec.rvq import ResidualVectorQuantizer, VectorQuantizer
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many small convs: one thread avoids OpenMP spin-waiting on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 
 def _vq(embed, cluster_size, **kw):
     vq = VectorQuantizer(embed.shape[1], embed.shape[0], **kw)

@@ -12,14 +12,6 @@ from earshot.models.codec import SoundStream
 from earshot.weights import load_pretrained, pretrained_info
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def model():
     return load_pretrained("codec-16k")

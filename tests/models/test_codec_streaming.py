@@ -1,19 +1,9 @@
 """Streaming equals offline to 1e-5, with one frame of latency."""
 
-import pytest
 import torch
 
 from earshot.models.codec import SoundStream
 from earshot.models.codec.streaming import StreamingDecoder, StreamingEncoder
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Many small convs: one thread avoids OpenMP spin-waiting on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
 
 
 def trained_tiny(rate):

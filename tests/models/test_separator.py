@@ -7,14 +7,6 @@ from earshot.errors import ConfigError, ShapeError
 from earshot.models.separator import Separator, UNet, UNetSeparator, center_crop, wiener
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny(**kw):
     torch.manual_seed(0)
     kw = {"channels": 4, "depth": 2, **kw}

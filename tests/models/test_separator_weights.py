@@ -1,6 +1,5 @@
 """The shipped separator weights (separator-speech-music): manifest, regression values, CLI."""
 
-import pytest
 import soundfile as sf
 import torch
 
@@ -10,14 +9,6 @@ from earshot.models.separator import Separator, UNetSeparator
 from earshot.weights import load_pretrained, pretrained_info
 
 NAME = "separator-speech-music"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def voice_and_chord():

@@ -2,21 +2,12 @@
 
 import json
 
-import pytest
 import torch
 
 from earshot.models.codec import SoundStream
 from earshot.models.discriminators import CombinedDiscriminator
 from earshot.train.recipe import StepContext, get_recipe
 from earshot.train.recipes.codec import CodecConfig, CodecItems
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def tiny_recipe(**kw):

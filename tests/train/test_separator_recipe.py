@@ -19,14 +19,6 @@ from earshot.train.recipe import StepContext, get_recipe
 SR = 16000
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def speechlike(rng, seconds=1.5):
     t = np.arange(int(seconds * SR)) / SR
     f0 = rng.uniform(110, 220) * (1 + 0.05 * np.sin(2 * np.pi * 3 * t))

@@ -9,8 +9,9 @@ kbps CBR, so each baseline runs at the lowest bitrate it supports that is >= the
 table shows the bitrate each system really used. Metrics per item, averaged: PESQ (wide band,
 speech only), STOI, DAC mel distance, SI-SDR and, when its weights are installed, the learned
 JND distance. ``--noisy SNR_DB`` codes noisy versions of the clips (corpus noise of the same
-split), scores them against the clean ones, and adds our codec with its denoise flag on. Writes ``codec_eval.md`` and ``codec_eval.json`` under ``--out``, and for the
-first clip of each kind its decodings (``audio/``) and their spectrograms (``spectrograms_*.png``).
+split), scores them against the clean ones, and adds our codec with its denoise flag on.
+Writes ``codec_eval.md`` and ``codec_eval.json`` under ``--out``, and for the first clip of
+each kind its decodings (``audio/``) and their spectrograms (``spectrograms_*.png``).
 """
 
 from __future__ import annotations
@@ -176,15 +177,14 @@ def write_examples(kept: dict, clips: dict, out: Path, sample_rate: int, inputs:
         save(out / "audio" / f"{kind}-reference.wav", reference, sample_rate, overwrite=True)
         if inputs is not None:
             save(out / "audio" / f"{kind}-noisy-input.wav", inputs[kind][0][1][0], sample_rate, overwrite=True)
-        rates = sorted({k for (k_kind, _, k) in kept if k_kind == kind})
-        for (k_kind, system, kbps), decoded in kept.items():
-            if k_kind == kind:
-                save(out / "audio" / f"{kind}-{kbps:g}kbps-{system}.wav", decoded[0], sample_rate, overwrite=True)
+        decoded = {(system, kbps): audio[0] for (k_kind, system, kbps), audio in kept.items() if k_kind == kind}
+        for (system, kbps), audio in decoded.items():
+            save(out / "audio" / f"{kind}-{kbps:g}kbps-{system}.wav", audio, sample_rate, overwrite=True)
+        rates = sorted({kbps for _, kbps in decoded})
         if rates:
             middle = rates[len(rates) // 2]
-            panels = [("reference", reference)] + [(f"{system}, target {middle:g} kbps", decoded[0])
-                                                   for (k_kind, system, k), decoded in kept.items()
-                                                   if k_kind == kind and k == middle]
+            panels = [("reference", reference)] + [(f"{system}, target {middle:g} kbps", audio)
+                                                   for (system, kbps), audio in decoded.items() if kbps == middle]
             (out / f"spectrograms_{kind}.png").write_bytes(spectrograms(panels, sample_rate))
 
 

@@ -114,6 +114,8 @@ def score(models: dict, clips: list, out: Path) -> dict:
     audio_dir = out / "audio"
     audio_dir.mkdir(parents=True, exist_ok=True)
     rows, panels = {}, {label: [("input", clip[0])] for label, clip in clips if label.endswith("-0")}
+    for label, shown in panels.items():
+        save(audio_dir / f"{label}-input.wav", shown[0][1], 16000, overwrite=True)
     for name, model in models.items():
         per = {"snr": [], "pesq": [], "stoi": [], "mel_distance": [], "jnd": []}
         for label, clip in clips:
@@ -128,7 +130,6 @@ def score(models: dict, clips: list, out: Path) -> dict:
                 per["jnd"].append(float(jnd(est, clip, 16000)[0]))
             if label.endswith("-0"):
                 save(audio_dir / f"{label}-{name}.wav", est[0], 16000, overwrite=True)
-                save(audio_dir / f"{label}-input.wav", clip[0], 16000, overwrite=True)
                 panels[label].append((name, est[0]))
         rows[name] = {k: (sum(v) / len(v) if v else None) for k, v in per.items()}
     for label, shown in panels.items():
