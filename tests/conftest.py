@@ -10,6 +10,16 @@ import torch
 torch.set_num_threads(1)  # CI has 2 cores; one thread per process keeps test timings steady
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` run only where CUDA is present (never in CI)."""
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs CUDA (gpu marker)")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def one_thread():
     """Every test starts on one thread (many small convs: no OpenMP spin-waiting on a busy machine),
