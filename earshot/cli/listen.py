@@ -117,6 +117,7 @@ def status(args) -> int:
 def export_cmd(args) -> int:
     from earshot.listening import export
     from earshot.listening.store import Store
+    from earshot.psycho.judgments import write_judgments
 
     store = Store(args.db, create=False)
     kind, records = export.load_records(store, args.experiment)
@@ -128,7 +129,7 @@ def export_cmd(args) -> int:
             raise ConfigError(f"experiment {args.experiment!r} is a {kind} test; --format jnd needs a JND test")
         lines = export.jnd_lines(records, experiment=args.experiment, per_judgment=args.per_judgment,
                                  include_flagged=args.include_flagged)
-        export.write_jnd(lines, out)
+        write_judgments(out, lines)
         n_diff = sum(line["params"]["n_different"] for line in lines)
         n = sum(line["params"]["n_judgments"] for line in lines)
         print(f"{out}: {len(lines)} pairs from {n} answers ({n_diff} different, {n - n_diff} identical); "

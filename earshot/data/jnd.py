@@ -7,9 +7,9 @@ strength box ``[0, 1]^D``, cut into ``n_levels`` (64) levels. Level 0 is the ref
 The auxiliary randomness of each perturbation (noise seed, impulse response, band) is drawn
 from a per-dimension seed, so only the strength changes along the walk.
 
-`run_sequence` presents levels chosen by `earshot.listening.adaptive.AdaptiveStaircase`
+`run_sequence` presents levels chosen by `earshot.psycho.staircase.AdaptiveStaircase`
 (identical pair first, maximal pair second, then around the fitted threshold) to a
-`earshot.data.listener.SimulatedListener`. THE ANSWERS ARE SIMULATED, NOT HUMAN: every shard
+`earshot.psycho.listener.SimulatedListener`. THE ANSWERS ARE SIMULATED, NOT HUMAN: every shard
 manifest says ``"judgments": "simulated-listener"``.
 
 `make_jnd_pairs` writes shards ``shard-00000.npz`` (int16 audio, one reference per walk, one
@@ -28,9 +28,9 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from earshot.data.listener import NMRDetector, SimulatedListener, listener_panel
 from earshot.errors import ConfigError, DataError
-from earshot.listening.adaptive import AdaptiveStaircase
+from earshot.psycho.listener import NMRDetector, SimulatedListener, listener_panel
+from earshot.psycho.staircase import AdaptiveStaircase
 
 # DPAM's perturbation families (noise colours, environment noise, reverb, MP3, EQ) and a few more.
 DEFAULT_PERTURBATIONS = ("white", "pink", "brown", "blue", "violet", "environment", "reverb", "mp3", "eq",

@@ -3,7 +3,7 @@
 - `earshot.listening.experiment`: the experiment YAML and its stimuli (``load_experiment``).
 - `earshot.listening.store`: the SQLAlchemy database (SQLite file or PostgreSQL URL).
 - `earshot.listening.service`: sessions, trials, answers stored once; `app`: the FastAPI app.
-- `earshot.listening.adaptive`: DPAM's adaptive level procedure, shared with the JND metric.
+- `earshot.psycho.staircase` (DPAM's adaptive level procedure) is shared with the JND data.
 - `earshot.listening.export`: judgments for ``earshot train jnd``; CSV with means and 95% CIs.
 - `earshot.listening.prepare`: JND level ladders and MUSHRA anchors made from clean audio.
 

@@ -17,7 +17,6 @@ first): ``/admin``, ``/admin/e/{experiment}``, its ``plot.svg``, ``export.csv``,
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from earshot.listening.protocols import AnswerError
 from earshot.listening.security import (BodyLimitMiddleware, RateLimiter, SecurityHeadersMiddleware,
                                         retry_after, tokens_equal)
 from earshot.listening.service import Conflict, ListeningService, NotFound
+from earshot.psycho.judgments import judgments_text
 
 HERE = Path(__file__).parent
 KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -221,7 +221,7 @@ def _admin_routes(app: FastAPI, service: ListeningService, templates, admin_toke
         kind, records = export.load_records(service.store, name)
         if file == "export.jsonl" and kind == "jnd":
             lines = export.jnd_lines(records, experiment=name)
-            body, media = "".join(json.dumps(x, sort_keys=True) + "\n" for x in lines), "application/x-ndjson"
+            body, media = judgments_text(lines), "application/x-ndjson"
         elif file == "export.csv":
             body, media = export.csv_text(*export.raw_table(kind, records)), "text/csv"
         elif file == "summary.csv":

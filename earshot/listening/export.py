@@ -1,16 +1,16 @@
 """Export stored answers: JND judgments for training, CSV tables with summaries for A/B and MUSHRA.
 
-``--format jnd`` writes earshot's judgment list (JSON Lines; read by
-`earshot.data.judgments.read_judgments` / ``JudgmentListDataset``, so ``earshot train jnd
-recipe.lists=FILE`` trains on it), one line per (reference, test) pair:
+``--format jnd`` writes earshot's judgment list (JSON Lines, written and read by
+`earshot.psycho.judgments`, so ``earshot train jnd recipe.lists=FILE`` trains on it), one line
+per (reference, test) pair:
 
-    {"reference": "/abs/ref.wav", "test": "/abs/level_12.wav", "label": 0.666667, "n_listeners": 3,
+    {"reference": "stim/ref.wav", "test": "stim/level_12.wav", "label": 0.666667, "n_listeners": 3,
      "params": {"sequence": "s0", "level": 12, "n_levels": 16, "n_judgments": 3,
                 "n_different": 2, "experiment": "x", "type": "mp3", ...level params}}
 
 ``label`` is the share of answers "different" (0..1) over the pair's ``n_judgments`` answers
 from ``n_listeners`` people (the adaptive procedure may show one person a level twice). With
-``per_judgment=True`` every answer is its own line, label 0 or 1. Paths are absolute.
+``per_judgment=True`` every answer is its own line, label 0 or 1. Paths are relative to the list.
 Judgments from participants flagged by catch trials, and from sequences whose catch trials
 failed, are left out unless ``include_flagged``.
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import defaultdict
 from dataclasses import asdict
 from pathlib import Path
@@ -150,9 +149,3 @@ def write_csv(kind: str, records: list[dict], out: Path) -> Path:
     summary_path.write_text(csv_text(*summary_table(kind, records)))
     return summary_path
 
-
-def write_jnd(lines: list[dict], out: Path) -> None:
-    """Write judgment-list lines as JSON Lines."""
-    with open(out, "w") as f:
-        for line in lines:
-            f.write(json.dumps(line, sort_keys=True) + "\n")

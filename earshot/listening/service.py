@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from earshot.errors import EarshotError
 from earshot.listening import protocols
-from earshot.listening.adaptive import AdaptiveStaircase
+from earshot.psycho.staircase import AdaptiveStaircase
 from earshot.listening.experiment import Experiment
 from earshot.listening.sounds import check_sound
 from earshot.listening.store import Answer, Participant, SequenceRow, Store, Trial, hash_token

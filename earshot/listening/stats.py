@@ -117,7 +117,7 @@ def ab_summary(records) -> list[ConditionSummary]:
 
 def jnd_fits(records) -> list[SequenceFit]:
     """Pooled per-sequence fits. ``records``: dicts with participant, sequence, level, n_levels, different."""
-    from earshot.listening.adaptive import AdaptiveStaircase
+    from earshot.psycho.staircase import AdaptiveStaircase
 
     groups = defaultdict(list)
     for r in records:

@@ -8,7 +8,7 @@ import itertools
 import pytest
 from sqlalchemy import select
 
-from earshot.listening.adaptive import AdaptiveStaircase
+from earshot.psycho.staircase import AdaptiveStaircase
 from earshot.listening.experiment import load_experiment
 from earshot.listening.service import Conflict, ListeningService, NotFound
 from earshot.listening.store import Participant, SequenceRow, Store, Trial, hash_token

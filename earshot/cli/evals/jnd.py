@@ -8,7 +8,7 @@
 (c) across random degradations of held-out speech, Spearman correlation of -distance with
     PESQ (wide band) and with STOI.
 
-THE JUDGMENTS IN (a) COME FROM THE SIMULATED LISTENER (`earshot.data.listener`), like the
+THE JUDGMENTS IN (a) COME FROM THE SIMULATED LISTENER (`earshot.psycho.listener`), like the
 training judgments of the shipped weights: (a) measures agreement with that stand-in, not with
 people. (b) and (c) involve no listener at all.
 

@@ -4,7 +4,7 @@ Data, in order of preference: ``recipe.pairs`` (folders written by
 `earshot.data.jnd.make_jnd_pairs` / ``earshot pairs make --kind jnd``), ``recipe.lists`` (DPAM's
 public list files or the web listening test's exports, read by
 `earshot.data.datasets.JudgmentListDataset`), else judgments generated on the fly into the run
-folder from ``recipe.corpus`` by the SIMULATED listener (`earshot.data.listener`). Set
+folder from ``recipe.corpus`` by the SIMULATED listener (`earshot.psycho.listener`). Set
 ``recipe.init`` to a shipped weights name (e.g. ``jnd-sim-16k``) to fine-tune it.
 
     earshot train jnd recipe.pairs=runs/jnd-pairs/train recipe.valid_pairs=runs/jnd-pairs/valid

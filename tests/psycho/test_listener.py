@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from earshot.data.listener import (
+from earshot.psycho.listener import (
     NMRDetector, SimulatedListener, bark, listener_panel, schroeder_spreading, threshold_in_quiet,
 )
 from earshot.errors import ShapeError

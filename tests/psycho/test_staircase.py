@@ -9,7 +9,7 @@ import pytest
 from scipy.special import ndtr
 
 from earshot.errors import ConfigError, DataError
-from earshot.listening.adaptive import AdaptiveStaircase
+from earshot.psycho.staircase import AdaptiveStaircase
 
 
 def _simulate(stair, mu, sigma, trials, seed):
