@@ -63,7 +63,7 @@ def _jnd_entry_point():
 def _info(args) -> int:
     from collections import Counter
 
-    from earshot.data.pairs import ShardReader
+    from earshot.data.shards import ShardReader
 
     reader = ShardReader(args.folder)
     idx = reader.index

@@ -20,8 +20,9 @@ import torch
 from torch.utils.data import Dataset
 
 from earshot.audio.io import AUDIO_EXTENSIONS, load
-from earshot.data.judgments import JudgmentListDataset, read_judgments, write_judgments  # noqa: F401
-from earshot.errors import AudioFileError, ConfigError, DataError
+from earshot.data.judgments import JudgmentListDataset
+from earshot.data.shards import ShardReader
+from earshot.errors import AudioFileError, ConfigError, DataError, SampleRateError
 from earshot.validate import check_sample_rate
 
 log = logging.getLogger("earshot.data")
@@ -197,31 +198,41 @@ class PairedDataset(Dataset):
     generator seeded with ``(seed, epoch, i)``, and applies them. ``perturbation`` is a name from
     ``earshot.data.perturb.PERTURBATIONS`` (e.g. "mp3", "opus", "reverb"), or an instance.
 
+    From shards: ``source`` is a `earshot.data.shards.ShardReader` (``perturbation=None``), or
+    use ``PairedDataset.from_shards(folder)`` on a folder written by ``earshot pairs make``; the
+    items are the saved pairs, with the parameters that were saved.
+
     Items: ``(clean, processed)``, or ``(clean, processed, params_json)`` with ``return_params``.
-    From shards (``PairedDataset.from_shards(folder)``, written by ``earshot pairs make``):
-    the same tuple, with the parameters that were saved.
     """
 
-    def __init__(self, source: Dataset, perturbation="mp3", *, strength=(0.0, 1.0), sample_rate: int = 16000,
-                 seed: int = 0, return_params: bool = False):
-        from earshot.data.perturb import Perturbation, get_perturbation
-
+    def __init__(self, source: "Dataset | ShardReader", perturbation="mp3", *, strength=(0.0, 1.0),
+                 sample_rate: int = 16000, seed: int = 0, return_params: bool = False):
         self.source, self.sample_rate, self.seed = source, check_sample_rate(sample_rate), seed
-        self.perturbation = perturbation if isinstance(perturbation, Perturbation) else get_perturbation(perturbation)
+        self.return_params, self.epoch = return_params, 0
+        self._shards = source if isinstance(source, ShardReader) else None
+        if self._shards is not None:
+            self._check_shards(perturbation)
+            self.perturbation, self.strength = None, None
+            return
+        self.perturbation = _perturbation(perturbation)
         low, high = (strength, strength) if isinstance(strength, (int, float)) else strength
         if not 0.0 <= low <= high <= 1.0:
             raise ConfigError(f"strength must lie in [0, 1] with low <= high, got {strength!r}")
-        self.strength, self.return_params, self.epoch = (float(low), float(high)), return_params, 0
-        self._shards = None
+        self.strength = (float(low), float(high))
 
     @classmethod
     def from_shards(cls, folder, *, return_params: bool = False) -> "PairedDataset":
-        from earshot.data.pairs import ShardReader
+        """The pairs saved in ``folder`` (an ``index.json`` and its shards), at their sample rate."""
+        reader = ShardReader(folder)
+        return cls(reader, None, sample_rate=reader.sample_rate, return_params=return_params)
 
-        self = cls.__new__(cls)
-        self._shards, self.return_params, self.epoch = ShardReader(folder), return_params, 0
-        self.sample_rate = self._shards.sample_rate
-        return self
+    def _check_shards(self, perturbation) -> None:
+        if perturbation is not None:
+            raise ConfigError(f"pairs read from shards were made already; pass perturbation=None, "
+                              f"not {perturbation!r}")
+        if self._shards.sample_rate != self.sample_rate:
+            raise SampleRateError(f"{self._shards.folder} holds pairs at {self._shards.sample_rate} Hz, "
+                                  f"not {self.sample_rate} Hz")
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -229,7 +240,7 @@ class PairedDataset(Dataset):
             self.source.set_epoch(epoch)
 
     def __len__(self) -> int:
-        return len(self._shards) if self._shards is not None else len(self.source)
+        return len(self.source)
 
     def __getitem__(self, index: int):
         if self._shards is not None:
@@ -243,6 +254,13 @@ class PairedDataset(Dataset):
         if self.return_params:
             return clean, processed, json.dumps(params, sort_keys=True)
         return clean, processed
+
+
+def _perturbation(perturbation):
+    """An instance from a perturbation name or instance (perturb is imported on first use)."""
+    from earshot.data.perturb import Perturbation, get_perturbation
+
+    return perturbation if isinstance(perturbation, Perturbation) else get_perturbation(perturbation)
 
 
 STEMS = ("vocals", "drums", "bass", "other")

@@ -12,7 +12,7 @@ import torch
 from earshot.audio.io import save
 from earshot.cli.main import main as cli
 from earshot.data.datasets import PairedDataset
-from earshot.data.pairs import ShardReader, ShardWriter
+from earshot.data.shards import ShardReader, ShardWriter
 from earshot.errors import ConfigError, DataError
 
 from _data_signals import chord, vowel
