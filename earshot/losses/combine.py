@@ -12,7 +12,7 @@ loss's gradient with respect to the model output so that each loss contributes t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 
 import torch
 from torch import nn
@@ -125,8 +125,14 @@ class GradientBalancer:
             return float(grad.flatten(1).norm(dim=1).mean())
         return float(grad.norm())
 
-    def backward(self, losses: Mapping[str, torch.Tensor], output: torch.Tensor) -> BalanceResult:
-        """Back-propagate the balanced gradient of ``losses`` (scalars) through ``output``."""
+    def backward(self, losses: Mapping[str, torch.Tensor], output: torch.Tensor, *,
+                 backward_fn: Callable[[torch.Tensor, torch.Tensor], None] | None = None) -> BalanceResult:
+        """Back-propagate the balanced gradient of ``losses`` (scalars) through ``output``.
+
+        ``backward_fn(output, gradient)`` does the final back-propagation (default
+        ``output.backward(gradient)``); a training engine passes its own, e.g. ``fabric.backward``,
+        so that mixed-precision loss scaling applies.
+        """
         unknown = set(losses) - set(self.weights)
         if unknown:
             raise ConfigError(f"no weight for losses {sorted(unknown)}")
@@ -149,7 +155,7 @@ class GradientBalancer:
                 result.ratios[name] = ratio
             else:
                 out.add_(grad, alpha=self.weights[name])
-        output.backward(out)
+        (backward_fn or torch.Tensor.backward)(output, out)
         return result
 
     def state_dict(self) -> dict:

@@ -44,9 +44,10 @@ class TrainConfig:
     """The engine's settings (section ``train``). Steps count optimiser (generator) steps."""
 
     steps: int = 1000                  # generator/model optimiser steps in total
+    max_minutes: float = 0.0           # wall-clock budget: stop cleanly (validate, checkpoint) after it; 0 = off
     batch_size: int = 8                # per process (per GPU) micro-batch size
     accumulate: int = 1                # micro-batches per optimiser step
-    num_workers: int = 0               # DataLoader workers per process
+    num_workers: int = -1              # DataLoader workers per process; -1 = auto (0 on CPU, up to 8 per GPU)
     seed: int = 0
     # optimiser (AdamW) and schedule
     lr: float = 1e-3
@@ -70,6 +71,7 @@ class TrainConfig:
     devices: int = 1                   # ignored under torchrun (taken from its environment)
     precision: str = "auto"            # auto (bf16-mixed on GPUs that have it, else 32) | 32-true | bf16-mixed | 16-mixed
     find_unused_parameters: bool = False
+    compile: bool = False              # torch.compile the trained models (checkpoints keep the plain keys)
     # validation, checkpoints, logging
     val_every: int = 200               # steps between validations; 0 = only at the end
     val_batches: int = 0               # 0 = the whole validation set
@@ -302,7 +304,8 @@ def validate_train(train: TrainConfig) -> None:
     """Range checks of the engine's settings; raise ConfigError naming the key."""
     checks = [
         ("steps", train.steps >= 1), ("batch_size", train.batch_size >= 1),
-        ("accumulate", train.accumulate >= 1), ("num_workers", train.num_workers >= 0),
+        ("accumulate", train.accumulate >= 1), ("num_workers", train.num_workers >= -1),
+        ("max_minutes", train.max_minutes >= 0),
         ("lr", train.lr > 0), ("warmup_steps", train.warmup_steps >= 0),
         ("min_lr_ratio", 0 <= train.min_lr_ratio <= 1), ("grad_clip", train.grad_clip >= 0),
         ("ema_decay", 0 <= train.ema_decay < 1), ("disc_steps", train.disc_steps >= 1),

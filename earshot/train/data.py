@@ -7,6 +7,7 @@ how a resumed run continues from the exact data position.
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any, Callable, Iterator
 
@@ -20,6 +21,18 @@ from earshot.errors import DataError
 def mix_seed(*parts: int) -> int:
     """A 63-bit seed from integers (stable across runs and platforms)."""
     return int(np.random.SeedSequence([int(p) & 0xFFFFFFFF for p in parts]).generate_state(2, np.uint32).view(np.uint64)[0] >> 1)
+
+
+def auto_workers(requested: int, device_type: str, local_processes: int = 1) -> int:
+    """DataLoader workers per process: ``requested`` if >= 0; for -1 (auto), 0 on CPU (the
+    model needs the cores) and, on a GPU, the cores per process less one for the main
+    process, at most 8."""
+    if requested >= 0:
+        return requested
+    if device_type != "cuda":
+        return 0
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(0, min(8, cores // max(1, local_processes) - 1))
 
 
 class ResumableSampler(Sampler[int]):

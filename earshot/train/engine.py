@@ -13,11 +13,13 @@ A resumed run continues exactly: models, optimisers, schedules, EMA, RNG states,
 from __future__ import annotations
 
 import copy
+import dataclasses
 import datetime as _dt
 import logging
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,7 @@ from torch import nn
 from earshot.errors import ConfigError
 from earshot.train import checkpoint as ckpt
 from earshot.train.config import RunConfig, apply_overrides, from_dict, save_config
-from earshot.train.data import BatchStream, mix_seed
+from earshot.train.data import BatchStream, auto_workers, mix_seed
 from earshot.train.evaluate import Validator
 from earshot.train.logging import RunLogger
 from earshot.train.optim import EMA, default_optimizers, make_scheduler
@@ -51,6 +53,7 @@ class FitResult:
     metrics: dict[str, float] = field(default_factory=dict)
     models: dict[str, nn.Module] = field(default_factory=dict, repr=False)  # this process's, unwrapped
     ema: nn.Module | None = field(default=None, repr=False)
+    timed_out: bool = False  # train.max_minutes ended it before train.steps
 
 
 def default_run_dir(recipe_name: str, root: str | Path = "runs") -> Path:
@@ -167,6 +170,8 @@ class Trainer:
         """Train to ``train.steps`` (or stop, with a checkpoint, after step ``stop_after``)."""
         fabric = make_fabric(self.train)
         fabric.launch()
+        workers = auto_workers(self.train.num_workers, fabric.device.type, int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
+        self.train = dataclasses.replace(self.train, num_workers=workers)
         run_dir, state = self._setup_run_dir(fabric)
         recipe = self.recipe_cls(self.cfg.recipe, self.train, run_dir)
         raw, wrapped, main, ema, optimizers, fabric_opts, schedulers = self._build(fabric, recipe)
@@ -208,21 +213,23 @@ class Trainer:
         bar = tqdm(total=t.steps, initial=step, unit="step", file=sys.stderr, dynamic_ncols=True,
                    disable=not (t.progress and fabric.is_global_zero), desc=self.cfg.recipe_name)
         saved_at, path = None, None
+        deadline = time.monotonic() + 60.0 * t.max_minutes if t.max_minutes > 0 else None
         try:
             while step < t.steps:
                 runner.run_step(step)
                 step += 1
                 bar.update(1)
-                if step % t.log_every == 0 or step == t.steps:
+                stop, out_of_time = self._agree_stop(fabric, deadline)
+                end = step == t.steps or out_of_time  # the normal end: validate and checkpoint
+                if step % t.log_every == 0 or end:
                     values = runner.flush_logs(step)
                     logger.scalars(step, "train", values)
                     bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "lr"}, refresh=False)
-                last = step == t.steps or (stop_after is not None and step >= stop_after)
-                if (t.val_every and step % t.val_every == 0) or step == t.steps:
+                last = end or (stop_after is not None and step >= stop_after)
+                if (t.val_every and step % t.val_every == 0) or end:
                     metrics = validator.run(step, runner.eval_models(raw, ema)) or metrics
                 elif t.examples_every and step % t.examples_every == 0:
                     validator.examples(step, runner.eval_models(raw, ema))
-                stop = self._agree_stop(fabric)
                 if last or stop or (t.ckpt_every and step % t.ckpt_every == 0):
                     path = self._save(fabric, run_dir, step, raw, ema, optimizers, schedulers, runner, metrics)
                     saved_at = step
@@ -234,16 +241,23 @@ class Trainer:
         if interrupted:
             log.warning("stopped at step %d; checkpoint %s; continue with: earshot train --resume %s",
                         step, path, run_dir)
-        return FitResult(run_dir, step, interrupted, self._stop, path if saved_at == step else None, metrics)
+        elif step < t.steps and deadline is not None and stop_after is None:
+            log.warning("train.max_minutes=%g reached at step %d of %d: stopped before the LR schedule's end",
+                        t.max_minutes, step, t.steps)
+        timed_out = not interrupted and step < t.steps and deadline is not None and stop_after is None
+        return FitResult(run_dir, step, interrupted, self._stop, path if saved_at == step else None, metrics,
+                         timed_out=timed_out)
 
-    def _agree_stop(self, fabric) -> bool:
+    def _agree_stop(self, fabric, deadline: float | None) -> tuple[bool, bool]:
+        """(a signal asks to stop, the time budget is spent), agreed by every process."""
+        late = deadline is not None and time.monotonic() >= deadline
         if fabric.world_size == 1:
-            return self._stop is not None
-        flag = torch.tensor([0 if self._stop is None else int(self._stop)], device=fabric.device)
-        flag = fabric.all_reduce(flag, reduce_op="sum")
-        if int(flag.item()) and self._stop is None:
+            return self._stop is not None, late
+        flags = torch.tensor([0 if self._stop is None else int(self._stop), int(late)], device=fabric.device)
+        flags = fabric.all_reduce(flags, reduce_op="sum").tolist()
+        if flags[0] and self._stop is None:
             self._stop = int(signal.SIGTERM)
-        return bool(int(flag.item()))
+        return bool(flags[0]), bool(flags[1])
 
     # ---------------------------------------------------------------- state
     def _save(self, fabric, run_dir, step, raw, ema, optimizers, schedulers, runner, metrics) -> Path:

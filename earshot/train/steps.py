@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 from torch import nn
@@ -38,6 +39,7 @@ class StepRunner:
         self._counts: dict[str, int] = {}
         self._seen: set[str] = set()
         self._checked = False
+        self._guarded: set[str] = set()
 
     def context(self, step: int, *, adversary: bool, micro: int = 0, training: bool = True) -> StepContext:
         return StepContext(
@@ -70,7 +72,9 @@ class StepRunner:
         opt.zero_grad(set_to_none=True)
         batch = self.fabric.to_device(next(self.stream))
         ctx = self.context(step, adversary=True)
-        terms = _check_terms(self.recipe.discriminator_step(self.models, batch, ctx), "discriminator_step")
+        with inside_fabric_backward():
+            terms = _check_terms(self.recipe.discriminator_step(self.models, batch, ctx), "discriminator_step")
+        self._guard_backward("discriminator_step", ["discriminator"])
         total = self.weighted_total(terms)
         self.fabric.backward(total)
         self._clip("discriminator", opt)
@@ -86,7 +90,10 @@ class StepRunner:
             batch = self.fabric.to_device(next(self.stream))
             ctx = self.context(step, adversary=adversary, micro=micro)
             with self.fabric.no_backward_sync(self.models[self.main], enabled=micro < acc - 1):
-                terms = _check_terms(self.recipe.training_step(self.models, batch, ctx), "training_step")
+                with inside_fabric_backward():
+                    terms = _check_terms(self.recipe.training_step(self.models, batch, ctx), "training_step")
+                if micro == 0:
+                    self._guard_backward("training_step", list(gen_opts))
                 if self.balancer is not None:
                     total = self._balanced_backward(terms, ctx, acc)
                 else:
@@ -108,9 +115,24 @@ class StepRunner:
         for name in terms:
             self.balancer.weights.setdefault(name, self.weights.get(name, 1.0))
         self.balancer.total_norm = 1.0 / acc  # each micro-batch owns 1/acc of the gradient norm
-        result = self.balancer.backward(terms, wrt)
+        with inside_fabric_backward():  # its torch.autograd.grad calls; the final pass goes through Fabric
+            result = self.balancer.backward(terms, wrt, backward_fn=self.fabric.backward)
         ctx.logged.update({f"grad_norm/{k}": v for k, v in result.grad_norms.items()})
         return total
+
+    def _guard_backward(self, hook: str, keys: list[str]) -> None:
+        """On its first call: a recipe hook must not back-propagate itself (Fabric does that).
+
+        ``keys`` name the models whose gradients were just zeroed.
+        """
+        if hook in self._guarded:
+            return
+        self._guarded.add(hook)
+        if any(p.grad is not None for k in keys for p in self.models[k].parameters()):
+            raise ConfigError(
+                f"recipe {self.recipe.name}: {hook}() left gradients on the parameters (did it call "
+                ".backward()?); return the loss terms and the engine back-propagates them through Fabric"
+            )
 
     def _clip(self, key: str, opt) -> torch.Tensor | None:
         if self.train.grad_clip <= 0:
@@ -173,6 +195,24 @@ class StepRunner:
         if ema is not None:
             out[self.main] = ema.module
         return out
+
+
+@contextlib.contextmanager
+def inside_fabric_backward() -> Iterator[None]:
+    """Let ``torch.autograd.grad`` run on Fabric-wrapped model outputs (gradient penalties, balancer).
+
+    Under mixed precision Fabric hooks every model output to refuse a ``loss.backward()`` that
+    bypasses it; the hook cannot tell that call from ``torch.autograd.grad`` inside a loss, which
+    is legitimate. The engine checks separately that recipe hooks leave no gradients behind.
+    """
+    import lightning_fabric.wrappers as wrappers
+
+    old = wrappers._in_fabric_backward
+    wrappers._in_fabric_backward = True
+    try:
+        yield
+    finally:
+        wrappers._in_fabric_backward = old
 
 
 def _check_terms(terms: Any, hook: str) -> dict[str, torch.Tensor]:

@@ -158,3 +158,15 @@ def test_bf16_mixed_precision_on_cpu(tmp_path, toy_config):
     assert bf16.metrics["l1"] == pytest.approx(fp32.metrics["l1"], rel=0.1)
     with pytest.raises(ConfigError, match="16-mixed needs a GPU"):
         train(toy_config(train__steps=1, train__precision="16-mixed"), tmp_path / "fp16")
+
+
+def test_max_minutes_stops_cleanly_with_validation_and_checkpoint(tmp_path, toy_config):
+    # a budget of about 6 microseconds: every step takes longer, so the run ends after its first
+    cfg = toy_config(train__steps=50, train__max_minutes=1e-7, train__schedule="cosine", train__log_every=10)
+    result = train(cfg, tmp_path / "run")
+    assert result.step == 1 and result.timed_out and not result.interrupted
+    assert [s for s, _ in list_checkpoints(tmp_path / "run")] == [1]
+    assert [s for s, _ in _rows(tmp_path / "run", "valid", "l1")] == [1]   # the final validation ran
+    assert [s for s, _ in _rows(tmp_path / "run", "train", "l1")] == [1]   # the last logs were flushed
+    lr = _rows(tmp_path / "run", "train", "lr")[0][1]
+    assert 0.99 * cfg.train.lr < lr < cfg.train.lr   # cosine over train.steps=50, barely begun
