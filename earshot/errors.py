@@ -50,3 +50,21 @@ class BitstreamError(EarshotError):
 
 class DataError(EarshotError):
     """A dataset, manifest, judgment list or corpus item is malformed."""
+
+
+class DTypeError(EarshotError, TypeError):
+    """A tensor has a dtype the function cannot take (e.g. integer PCM where floats are needed)."""
+
+
+class MissingExtraError(ToolMissingError):
+    """An optional Python package is not installed; names the earshot extra that provides it."""
+
+    def __init__(self, module: str, extra: str):
+        self.module, self.extra = module, extra
+        EarshotError.__init__(self, f"the Python package '{module}' is not installed; "
+                                    f"install it with: pip install 'earshot[{extra}]'")
+        self.tool, self.package = module, f"earshot[{extra}]"
+
+
+class UndefinedMetricWarning(RuntimeWarning):
+    """A metric is undefined for an item (too short, silent, no speech found): it scored NaN."""

@@ -1,11 +1,14 @@
-"""``earshot score``: objective metrics of degraded files against their references.
+"""``earshot score``: objective metrics of estimated (degraded) files against their references.
 
-    earshot score REF.wav DEG.wav [--metrics si_sdr,pesq] [--sample-rate SR] [--json|--csv] [--out FILE]
-    earshot score REF_DIR DEG_DIR ...     # files matched by relative path (or by name sans extension)
-    earshot score --list                  # the metrics, their direction and properties
+    earshot score EST.wav REF.wav [--metrics si_sdr,pesq] [--sample-rate SR] [--json|--csv] [--out FILE]
+    earshot score EST_DIR REF_DIR ...     # files matched by relative path (or by name sans extension)
+    earshot score --list                  # the metrics, their direction, and what is missing
 
-A file that is missing, unreadable or unmatched is reported and skipped; the exit status is
-then 1. Nothing is written over an input.
+The estimate comes first and the reference second, as in every metric and loss. A pair that
+is missing, unreadable, unmatched or of mismatched channels is reported once, naming the file
+at fault, and skipped; the others are scored and the exit status is then 1. A metric that is
+undefined on a pair (too short, silent) scores NaN with a warning. Nothing is written over an
+input.
 """
 
 from __future__ import annotations
@@ -25,20 +28,28 @@ from pathlib import Path
 import torch
 
 from earshot.audio.io import AUDIO_EXTENSIONS, load
-from earshot.cli.common import refuse_overwrite_input, run_batch
+from earshot.cli.common import (
+    add_device_option,
+    add_progress_options,
+    refuse_overwrite_input,
+    resolve_device,
+    run_batch,
+    show_progress,
+)
 from earshot.errors import AudioFileError, ConfigError, ShapeError
-from earshot.metrics.registry import METRICS, resolve_names, score
+from earshot.metrics.registry import METRICS, missing_metrics, resolve_names, score
 
 log = logging.getLogger("earshot.score")
 
 
 def register(subparsers) -> None:
     p = subparsers.add_parser(
-        "score", help="score degraded audio against references with objective metrics",
-        description="Score DEG against REF (two files, or two folders matched by relative name).",
+        "score", help="score estimated (degraded) audio against references with objective metrics",
+        description="Score EST against REF (two files, or two folders matched by relative name). "
+                    "The estimate comes first, the reference second.",
     )
-    p.add_argument("reference", nargs="?", help="reference file or folder")
-    p.add_argument("degraded", nargs="?", help="degraded/estimated file or folder")
+    p.add_argument("estimate", nargs="?", help="estimated/degraded file or folder")
+    p.add_argument("reference", nargs="?", help="reference (clean) file or folder")
     p.add_argument("--metrics", "-m", default=None,
                    help="comma-separated metric names (default: every built-in metric; jnd only when named; see --list)")
     p.add_argument("--sample-rate", "-r", type=int, default=None,
@@ -48,7 +59,8 @@ def register(subparsers) -> None:
     fmt.add_argument("--csv", action="store_true", help="print CSV, one row per file")
     p.add_argument("--out", "-o", default=None, help="write the output to this file instead of stdout")
     p.add_argument("--list", action="store_true", help="list the metrics and exit")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_device_option(p)
+    add_progress_options(p)
     p.set_defaults(func=run)
 
 
@@ -56,13 +68,16 @@ def run(args) -> int:
     if args.list:
         _emit(list_table(), args.out, [])
         return 0
-    if not args.reference or not args.degraded:
-        raise ConfigError("give REF and DEG (two files or two folders), or --list")
+    if not args.reference or not args.estimate:
+        raise ConfigError("give EST and REF (two files or two folders), or --list")
     names = resolve_names(args.metrics)
-    ref, deg = Path(args.reference), Path(args.degraded)
+    if args.metrics is None and missing_metrics():
+        log.info("not computed (package missing): %s", "; ".join(missing_metrics().values()))
+    device = resolve_device(args.device)
+    ref, deg = Path(args.reference), Path(args.estimate)
     items = pair_items(ref, deg)
-    result = run_batch(items, lambda item: score_pair(item, names, args.sample_rate),
-                       desc="scoring", progress=not args.no_progress)
+    result = run_batch(items, lambda item: score_pair(item, names, args.sample_rate, device),
+                       desc="scoring", progress=show_progress(args))
     if args.json:
         text = format_json(result.done, names, result.failed)
     elif args.csv:
@@ -72,8 +87,9 @@ def run(args) -> int:
     inputs = [p for item in items for p in (item.reference, item.degraded) if p is not None]
     _emit(text, args.out, inputs)
     if result.failed or len(items) > 1:
-        result.report()
+        result.report()  # the count; run_batch said each skip once, when it happened
     return result.exit_code
+
 
 
 # --------------------------------------------------------------------------- pairing
@@ -99,6 +115,9 @@ def pair_items(ref: Path, deg: Path) -> list[Pair]:
     """
     if ref.is_dir() != deg.is_dir() and ref.exists() and deg.exists():
         raise ConfigError(f"{ref} and {deg} must both be files or both be folders")
+    for folder, other in ((ref, deg), (deg, ref)):
+        if folder.is_dir() and not other.exists():
+            raise ConfigError(f"{other}: no such folder (to pair with the folder {folder})")
     if not ref.is_dir():
         return [Pair(ref, deg, ref.name)]
     refs, degs = _audio_files(ref), _audio_files(deg)
@@ -133,7 +152,8 @@ def _stem(rel: str) -> str:
 # --------------------------------------------------------------------------- scoring
 
 
-def score_pair(item: Pair, names: list[str], sample_rate: int | None) -> dict:
+def score_pair(item: Pair, names: list[str], sample_rate: int | None,
+               device: torch.device = torch.device("cpu")) -> dict:
     """Load one pair and score it; EarshotError (reported and skipped by run_batch) on failure."""
     ref_path, deg_path, name = item.reference, item.degraded, item.name
     if deg_path is None:
@@ -144,13 +164,14 @@ def score_pair(item: Pair, names: list[str], sample_rate: int | None) -> dict:
     deg, _ = load(deg_path, sample_rate=rate)
     if ref.shape[0] != deg.shape[0]:
         raise ShapeError(f"{deg_path}: {deg.shape[0]} channel(s), but reference {ref_path} has {ref.shape[0]}")
+    ref, deg = ref.to(device), deg.to(device)
     n = min(ref.shape[-1], deg.shape[-1])
     if ref.shape[-1] != deg.shape[-1]:
         log.info("%s: lengths differ (%d vs %d samples); scoring the first %d",
                  name, ref.shape[-1], deg.shape[-1], n)
     with torch.no_grad(), warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        values = score(ref[None, :, :n], deg[None, :, :n], rate, names)
+        values = score(estimate=deg[None, :, :n], reference=ref[None, :, :n], sample_rate=rate, metrics=names)
     for w in caught:
         log.warning("%s: %s", name, w.message)
     return {"name": name, "reference": str(ref_path), "degraded": str(deg_path), "sample_rate": rate,
@@ -201,8 +222,13 @@ def list_table() -> str:
         reason = spec.unavailable_reason
         body.append([spec.name, "higher" if spec.higher_is_better else "lower",
                      "yes" if spec.differentiable else "no", "yes" if spec.needs_sample_rate else "no",
-                     "yes" if reason is None else "no (module missing)", spec.description])
+                     "yes" if reason is None else f"no: {_install_hint(reason)}", spec.description])
     return _table(["metric", "better", "differentiable", "sample rate", "available", "description"], body)
+
+
+def _install_hint(reason: str) -> str:
+    """The ``pip install ...`` part of a missing-package reason, or the reason itself."""
+    return reason[reason.index("pip install"):] if "pip install" in reason else reason
 
 
 def _table(header: list[str], body: list[list[str]]) -> str:

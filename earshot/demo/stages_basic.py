@@ -80,7 +80,7 @@ def stage_metrics(ctx: DemoContext) -> Section:
         values: dict[str, list[float]] = {n: [] for n in names}
         for i, (_, clean) in enumerate(clips):
             degraded = degrade(clean, ctx.sample_rate, kind, amount, seed=ctx.seed + i)
-            scored = score(clean[None], degraded[None], ctx.sample_rate, names)
+            scored = score(estimate=degraded[None], reference=clean[None], sample_rate=ctx.sample_rate, metrics=names)
             for n in names:
                 values[n].append(float(scored[n].mean()))
             if i == 0:

@@ -22,11 +22,12 @@ from earshot.metrics.registry import (
     available_metrics,
     default_metrics,
     get_metric,
+    missing_metrics,
     score,
 )
 
 __all__ = [
     "BSSEvalResult", "METRICS", "MetricError", "MetricSpec", "available_metrics", "bss_eval", "default_metrics",
-    "estoi", "get_metric", "isr", "log_spectral_distance", "mel_distance", "pesq", "sar", "score",
+    "estoi", "get_metric", "isr", "missing_metrics", "log_spectral_distance", "mel_distance", "pesq", "sar", "score",
     "sdr", "si_sdr", "snr", "stft_distance", "stoi",
 ]

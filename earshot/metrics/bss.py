@@ -28,7 +28,10 @@ from dataclasses import dataclass
 import torch
 
 from earshot.errors import ConfigError, ShapeError
-from earshot.validate import check_finite, check_pair, check_sample_rate
+from earshot.metrics.checks import check_inputs, warn_nan_items
+from earshot.validate import check_finite, check_floating, check_sample_rate
+
+SILENT_FRAMES = "every frame has a silent reference or estimate"
 
 METRIC_NAMES = ("sdr", "isr", "sir", "sar")
 
@@ -64,8 +67,9 @@ def bss_eval(estimates: torch.Tensor, references: torch.Tensor, sample_rate: int
     if estimates.dim() != 4 or estimates.shape != references.shape:
         raise ShapeError("estimates and references must both be (batch, sources, channels, samples) "
                          f"of one shape, got {tuple(estimates.shape)} and {tuple(references.shape)}")
-    check_finite(estimates, "estimates")
-    check_finite(references, "references")
+    for name, x in (("estimates", estimates), ("references", references)):
+        check_floating(x, name)
+        check_finite(x, name)
     win, hop_n = _frame_sizes(estimates.shape[-1], sample_rate, window, hop)
     if filter_length < 1:
         raise ConfigError(f"filter_length must be >= 1, got {filter_length}")
@@ -92,7 +96,7 @@ def sdr(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, *,
         Equals :func:`bss_eval`'s ``sdr`` for a single source; needs no filter fitting.
         Differentiable (the gradient flows through the median frame(s)).
     """
-    check_pair(estimate, reference)
+    estimate, reference = check_inputs(estimate, reference)
     win, hop_n = _frame_sizes(estimate.shape[-1], sample_rate, window, hop)
     est = _frames(estimate.double(), win, hop_n)  # (batch, channels, n, win)
     ref = _frames(reference.double(), win, hop_n)
@@ -101,7 +105,7 @@ def sdr(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, *,
     values = _safe_db(num, den)
     silent = _silent(ref, channel_dim=1) | _silent(est, channel_dim=1)
     values = values.masked_fill(silent, math.nan)
-    return nanmedian(values, dim=-1).to(estimate.dtype)
+    return warn_nan_items("SDR", nanmedian(values, dim=-1).to(estimate.dtype), SILENT_FRAMES)
 
 
 def sar(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, *,
@@ -114,19 +118,19 @@ def sar(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, *,
     Returns:
         ``(batch,)`` SAR in dB (higher is better).
     """
-    check_pair(estimate, reference)
+    estimate, reference = check_inputs(estimate, reference)
     res = bss_eval(estimate[:, None], reference[:, None], sample_rate, window=window, hop=hop,
                    filter_length=filter_length)
-    return res.sar[:, 0].to(estimate.dtype)
+    return warn_nan_items("SAR", res.sar[:, 0].to(estimate.dtype), SILENT_FRAMES)
 
 
 def isr(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, *,
         window: float | None = 1.0, hop: float | None = 1.0, filter_length: int = 512) -> torch.Tensor:
     """BSS-eval v4 ISR of one source (image-to-spatial/filtering distortion), ``(batch,)`` dB."""
-    check_pair(estimate, reference)
+    estimate, reference = check_inputs(estimate, reference)
     res = bss_eval(estimate[:, None], reference[:, None], sample_rate, window=window, hop=hop,
                    filter_length=filter_length)
-    return res.isr[:, 0].to(estimate.dtype)
+    return warn_nan_items("ISR", res.isr[:, 0].to(estimate.dtype), SILENT_FRAMES)
 
 
 def nanmedian(x: torch.Tensor, dim: int = -1) -> torch.Tensor:

@@ -17,6 +17,7 @@ import functools
 import torch
 
 from earshot.losses.jnd import DEFAULT_WEIGHTS, JNDJudgment, JNDLoss
+from earshot.metrics.checks import check_inputs
 from earshot.validate import check_sample_rate
 
 __all__ = ["JNDJudgment", "jnd_distance", "jnd_judgment"]
@@ -30,6 +31,7 @@ def _loss(sample_rate: int, weights: str) -> JNDLoss:
 def jnd_judgment(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, *,
                  weights: str = DEFAULT_WEIGHTS) -> JNDJudgment:
     """`JNDJudgment` (distance and P(different), each ``(batch,)``) of ``(batch, channels, samples)`` clips."""
+    estimate, reference = check_inputs(estimate, reference)
     sample_rate = check_sample_rate(sample_rate)
     with torch.no_grad():
         return _loss(sample_rate, str(weights)).judge(estimate.float(), reference.float())

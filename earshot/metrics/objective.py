@@ -34,12 +34,14 @@ from earshot.audio.resample import resample
 from earshot.dsp.mel import mel_filterbank
 from earshot.dsp.stft import make_window, stft
 from earshot.errors import ConfigError, EarshotError
-from earshot.validate import check_pair, check_sample_rate
+from earshot.metrics.checks import check_inputs, warn_undefined
+from earshot.validate import check_sample_rate, require_module
 
 DAC_MEL_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
 DAC_MEL_BINS = (5, 10, 20, 40, 80, 160, 320)
 DAC_STFT_WINDOWS = (2048, 512)
 PESQ_RATES = {"wb": 16000, "nb": 8000}
+STOI_RATE, STOI_MIN_SAMPLES = 10000, 4097  # pystoi: 256-sample frames, hop 128, 30 frames + 1
 
 
 class MetricError(EarshotError, ValueError):
@@ -59,7 +61,7 @@ def snr(estimate: torch.Tensor, reference: torch.Tensor, *, eps: float = 1e-8) -
     Returns:
         ``(batch,)`` SNR in dB (higher is better). Not scale invariant. Differentiable.
     """
-    check_pair(estimate, reference)
+    estimate, reference = check_inputs(estimate, reference)
     signal = reference.square().sum(dim=(1, 2))
     noise = (reference - estimate).square().sum(dim=(1, 2))
     return 10 * torch.log10((signal + eps) / (noise + eps))
@@ -79,7 +81,7 @@ def si_sdr(estimate: torch.Tensor, reference: torch.Tensor, *, zero_mean: bool =
     Returns:
         ``(batch,)`` SI-SDR in dB (higher is better). Differentiable.
     """
-    check_pair(estimate, reference)
+    estimate, reference = check_inputs(estimate, reference)
     if zero_mean:
         estimate = estimate - estimate.mean(dim=-1, keepdim=True)
         reference = reference - reference.mean(dim=-1, keepdim=True)
@@ -111,9 +113,8 @@ def pesq(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, mode
     Returns:
         ``(batch,)`` float32 MOS-LQO (higher is better). Not differentiable.
     """
-    import pesq as pesq_lib
-
-    check_pair(estimate, reference)
+    pesq_lib = require_module("pesq", "metrics")
+    estimate, reference = check_inputs(estimate, reference)
     sample_rate = check_sample_rate(sample_rate)
     if mode not in PESQ_RATES:
         raise ConfigError(f"PESQ mode must be 'wb' or 'nb', got {mode!r}")
@@ -129,7 +130,7 @@ def pesq(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, mode
             except pesq_lib.PesqError as exc:
                 reason = _decode(exc)
         if reason is not None:
-            _fail(f"PESQ of item {b} channel {c}: {reason}", on_error)
+            _fail("PESQ" if mode == "wb" else "PESQ-NB", f"item {b} channel {c}", reason, on_error)
     return torch.from_numpy(scores.mean(axis=1)).float()
 
 
@@ -138,8 +139,11 @@ def stoi(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, *,
     """Short-time objective intelligibility (Taal et al. 2011), or ESTOI (Jensen & Taal 2016)
     with ``extended=True``, via ``pystoi`` (which resamples to 10 kHz itself).
 
-    Each channel is scored and the scores averaged. Inputs with fewer than 30 frames of 384 ms
-    of speech after silence removal make pystoi return a warning and a small value.
+    Each channel is scored and the scores averaged. STOI needs 30 frames of 25.6 ms (hop
+    12.8 ms at 10 kHz) left after pystoi removes the frames 40 dB below the loudest: an item
+    shorter than about 0.41 s, with a silent reference, or with too little sound left is
+    undefined and scores NaN with an :class:`~earshot.errors.UndefinedMetricWarning` (pystoi
+    itself would return 1e-5, or crash below 300 samples).
 
     Args:
         estimate, reference: ``(batch, channels, samples)`` at ``sample_rate``.
@@ -147,17 +151,25 @@ def stoi(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, *,
     Returns:
         ``(batch,)`` float32 in roughly [0, 1] (higher is better). Not differentiable.
     """
-    from pystoi import stoi as stoi_lib
-
-    check_pair(estimate, reference)
+    stoi_lib = require_module("pystoi", "metrics").stoi
+    estimate, reference = check_inputs(estimate, reference)
     sample_rate = check_sample_rate(sample_rate)
     est = estimate.detach().cpu().double().numpy()
     ref = reference.detach().cpu().double().numpy()
-    scores = np.zeros(est.shape[:2])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        for b, c in np.ndindex(*est.shape[:2]):
-            scores[b, c] = stoi_lib(ref[b, c], est[b, c], sample_rate, extended=extended)
+    name = "ESTOI" if extended else "STOI"
+    scores = np.full(est.shape[:2], np.nan)
+    for b, c in np.ndindex(*est.shape[:2]):
+        reason = _stoi_precheck(ref[b, c], sample_rate)
+        if reason is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                value = stoi_lib(ref[b, c], est[b, c], sample_rate, extended=extended)
+            if any("Not enough STFT frames" in str(w.message) for w in caught):
+                reason = "fewer than 30 frames of sound left after removing silent frames"
+            else:
+                scores[b, c] = value
+        if reason is not None:
+            warn_undefined(name, f"item {b} channel {c}", reason)
     return torch.from_numpy(scores.mean(axis=1)).float()
 
 
@@ -171,6 +183,14 @@ def _to_numpy_at(x: torch.Tensor, rate: int, target: int) -> np.ndarray:
     if rate != target:
         x = resample(x, rate, target)
     return x.double().numpy()
+
+
+def _stoi_precheck(ref: np.ndarray, rate: int) -> str | None:
+    if ref.shape[-1] * STOI_RATE < STOI_MIN_SAMPLES * rate:
+        return f"needs at least {STOI_MIN_SAMPLES / STOI_RATE:.3f} s of audio, got {ref.shape[-1] / rate:.3f} s"
+    if not np.any(ref):
+        return "the reference is digital silence"
+    return None
 
 
 def _pesq_precheck(ref: np.ndarray, est: np.ndarray, rate: int) -> str | None:
@@ -191,10 +211,10 @@ def _check_on_error(on_error: str) -> None:
         raise ConfigError(f"on_error must be 'nan' or 'raise', got {on_error!r}")
 
 
-def _fail(message: str, on_error: str) -> None:
+def _fail(metric: str, where: str, reason: str, on_error: str) -> None:
     if on_error == "raise":
-        raise MetricError(message)
-    warnings.warn(f"{message}; scored NaN", RuntimeWarning, stacklevel=3)
+        raise MetricError(f"{metric} of {where}: {reason}")
+    warn_undefined(metric, where, reason, stacklevel=4)
 
 
 # --------------------------------------------------------------------------- spectral distances
@@ -221,7 +241,7 @@ def mel_distance(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: i
     Returns:
         ``(batch,)`` distance (lower is better; 0 for identical inputs). Differentiable.
     """
-    check_pair(estimate, reference)
+    estimate, reference = check_inputs(estimate, reference)
     sample_rate = check_sample_rate(sample_rate)
     if len(window_lengths) != len(n_mels):
         raise ConfigError(f"window_lengths {tuple(window_lengths)} and n_mels {tuple(n_mels)} differ in length")
@@ -249,7 +269,7 @@ def stft_distance(estimate: torch.Tensor, reference: torch.Tensor, *,
     Returns:
         ``(batch,)`` distance (lower is better; 0 for identical inputs). Differentiable.
     """
-    check_pair(estimate, reference)
+    estimate, reference = check_inputs(estimate, reference)
     total = estimate.new_zeros(estimate.shape[0])
     for w in window_lengths:
         mag = _magnitude(torch.cat([estimate, reference]), w)
@@ -273,7 +293,7 @@ def log_spectral_distance(estimate: torch.Tensor, reference: torch.Tensor, *, n_
         ``(batch,)`` distance (lower is better; exactly 0 for identical inputs). Differentiable,
         with finite gradients everywhere (including identical inputs).
     """
-    check_pair(estimate, reference)
+    estimate, reference = check_inputs(estimate, reference)
     mag = _magnitude(torch.cat([estimate, reference]), n_fft, hop_length)
     logp = torch.log10(mag.square() + eps)
     est, ref = logp.chunk(2)

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import functools
 import importlib
+import importlib.util
 from dataclasses import dataclass
 from typing import Callable, Iterable, Union
 
 import torch
 
-from earshot.errors import ConfigError
+from earshot.errors import ConfigError, EarshotError, MissingExtraError
 from earshot.metrics import bss, objective
-from earshot.validate import check_pair, check_sample_rate
+from earshot.metrics.checks import check_inputs
+from earshot.validate import check_sample_rate
 
 MetricFn = Callable[..., torch.Tensor]
 
@@ -34,26 +36,33 @@ class MetricSpec:
     needs_sample_rate: bool
     description: str
     reference: str
+    requires: tuple[str, ...] = ()   # optional packages the metric imports when called
+    extra: str = "metrics"          # the earshot extra that installs them
 
     @property
     def available(self) -> bool:
-        """Whether the function can be loaded (lazy entries may be missing)."""
-        try:
-            self.load()
-        except ConfigError:
-            return False
-        return True
+        """Whether the function and the packages it needs can be loaded."""
+        return self.unavailable_reason is None
+
+    @property
+    def missing(self) -> list[str]:
+        """The required packages that are not installed."""
+        return [m for m in self.requires if not installed(m)]
 
     @property
     def unavailable_reason(self) -> str | None:
+        """None when available; else one line saying what to install."""
         try:
             self.load()
-        except ConfigError as exc:
+        except EarshotError as exc:
             return str(exc)
         return None
 
     def load(self) -> MetricFn:
-        """The callable; raises ConfigError naming the module when a lazy entry is missing."""
+        """The callable; MissingExtraError naming the extra when a package it needs is
+        missing, ConfigError naming the module when a lazy entry cannot be imported."""
+        if self.missing:
+            raise MissingExtraError(self.missing[0], self.extra)
         if callable(self.fn):
             return self.fn
         return _resolve(self.name, self.fn)
@@ -64,6 +73,14 @@ class MetricSpec:
         if self.needs_sample_rate:
             return fn(estimate, reference, sample_rate=check_sample_rate(sample_rate))
         return fn(estimate, reference)
+
+
+def installed(module: str) -> bool:
+    """Whether ``module`` can be imported (``sys.modules[module] = None`` counts as missing)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ValueError, ImportError):
+        return False
 
 
 @functools.lru_cache(maxsize=None)
@@ -93,13 +110,13 @@ _ENTRIES = [
     MetricSpec("sar", bss.sar, True, False, True,
                "BSS-eval v4 sources-to-artifacts ratio, dB", "Vincent 2006; SiSEC 2018 (museval)"),
     MetricSpec("pesq", objective.pesq, True, False, True,
-               "PESQ wide band (P.862.2) MOS-LQO at 16 kHz", "ITU-T P.862.2; pesq package"),
+               "PESQ wide band (P.862.2) MOS-LQO at 16 kHz", "ITU-T P.862.2; pesq package", ("pesq",)),
     MetricSpec("pesq_nb", _pesq_nb, True, False, True,
-               "PESQ narrow band (P.862) MOS-LQO", "ITU-T P.862; pesq package"),
+               "PESQ narrow band (P.862) MOS-LQO", "ITU-T P.862; pesq package", ("pesq",)),
     MetricSpec("stoi", objective.stoi, True, False, True,
-               "short-time objective intelligibility", "Taal et al. 2011; pystoi"),
+               "short-time objective intelligibility", "Taal et al. 2011; pystoi", ("pystoi",)),
     MetricSpec("estoi", objective.estoi, True, False, True,
-               "extended STOI", "Jensen & Taal 2016; pystoi"),
+               "extended STOI", "Jensen & Taal 2016; pystoi", ("pystoi",)),
     MetricSpec("mel_distance", objective.mel_distance, False, True, True,
                "DAC multi-scale log-mel L1 distance", "Kumar et al. 2023 (DAC)"),
     MetricSpec("stft_distance", objective.stft_distance, False, True, False,
@@ -119,10 +136,16 @@ def available_metrics() -> list[str]:
 
 
 def default_metrics() -> list[str]:
-    """The metrics :func:`score` computes when none are named: every built-in one. Lazy
-    entries (such as ``jnd``, which loads a network and its weights) are computed only when
-    named."""
-    return [name for name, spec in METRICS.items() if callable(spec.fn)]
+    """The metrics :func:`score` computes when none are named: every built-in one whose
+    packages are installed (see :func:`missing_metrics`). Lazy entries (such as ``jnd``,
+    which loads a network and its weights) are computed only when named."""
+    return [name for name, spec in METRICS.items() if callable(spec.fn) and spec.available]
+
+
+def missing_metrics() -> dict[str, str]:
+    """Built-in metrics left out of the defaults because a package is missing: name -> why."""
+    return {name: spec.unavailable_reason for name, spec in METRICS.items()
+            if callable(spec.fn) and not spec.available}
 
 
 def get_metric(name: str) -> MetricSpec:
@@ -133,27 +156,29 @@ def get_metric(name: str) -> MetricSpec:
         raise ConfigError(f"unknown metric {name!r}; known: {', '.join(METRICS)}") from None
 
 
-def score(reference: torch.Tensor, degraded: torch.Tensor, sample_rate: int | None = None,
+def score(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int | None = None,
           metrics: Iterable[str] | str | None = None) -> dict[str, torch.Tensor]:
-    """Compute several metrics of ``degraded`` against ``reference``.
+    """Compute several metrics of ``estimate`` against ``reference`` (estimate first, as every
+    metric and loss; pass them by keyword, ``score(estimate=y, reference=x)``, to be sure).
 
     Args:
-        reference, degraded: ``(batch, channels, samples)`` of one shape, at ``sample_rate``.
+        estimate, reference: ``(batch, channels, samples)`` of one shape, at ``sample_rate``.
         sample_rate: needed by the metrics with ``needs_sample_rate`` (PESQ, STOI, mel, SDR).
         metrics: names (a list or a comma-separated string); ``None`` means
-            :func:`default_metrics` (every built-in metric). A lazy entry whose module is
-            missing raises ConfigError when named.
+            :func:`default_metrics` (every built-in metric whose packages are installed). A
+            metric whose package is missing raises MissingExtraError naming the extra.
 
     Returns:
-        ``{name: (batch,) tensor}`` in the order asked.
+        ``{name: (batch,) tensor}`` in the order asked. An item on which a metric is
+        undefined is NaN, with an :class:`~earshot.errors.UndefinedMetricWarning`.
     """
-    check_pair(degraded, reference)
+    estimate, reference = check_inputs(estimate, reference)
     names = resolve_names(metrics)
     specs = [get_metric(n) for n in names]
     if sample_rate is None and any(s.needs_sample_rate for s in specs):
         needing = [s.name for s in specs if s.needs_sample_rate]
         raise ConfigError(f"sample_rate is required by {', '.join(needing)}")
-    return {spec.name: spec(degraded, reference, sample_rate) for spec in specs}
+    return {spec.name: spec(estimate, reference, sample_rate) for spec in specs}
 
 
 def resolve_names(metrics: Iterable[str] | str | None) -> list[str]:
@@ -166,7 +191,5 @@ def resolve_names(metrics: Iterable[str] | str | None) -> list[str]:
     if not names:
         raise ConfigError("no metric names given")
     for n in names:
-        spec = get_metric(n)
-        if not spec.available:
-            raise ConfigError(spec.unavailable_reason)
+        get_metric(n).load()  # MissingExtraError / ConfigError saying what to install
     return names

@@ -54,11 +54,11 @@ def test_pair_table_and_json(tmp_path, capsys):
     x = _signal(1)
     y = _noisy(x, 15.0, 1)
     r, d = save(tmp_path / "r.wav", x, SR), save(tmp_path / "d.wav", y, SR)
-    assert main(["score", str(r), str(d), "--metrics", "snr,si_sdr"]) == 0
+    assert main(["score", str(d), str(r), "--metrics", "snr,si_sdr"]) == 0
     table = capsys.readouterr().out.splitlines()
     assert table[0].split() == ["file", "snr", "si_sdr"]
     assert float(table[2].split()[1]) == pytest.approx(15.0, abs=0.01)
-    assert main(["score", str(r), str(d), "-m", "snr,si_sdr,pesq", "--json"]) == 0
+    assert main(["score", str(d), str(r), "-m", "snr,si_sdr,pesq", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     item = doc["items"][0]
     assert doc["failed"] == [] and item["sample_rate"] == SR
@@ -71,7 +71,7 @@ def test_pair_table_and_json(tmp_path, capsys):
 
 def test_folders_skip_bad_and_unmatched_files_and_exit_1(folders, capsys):
     ref, deg, expected = folders
-    code = main(["score", str(ref), str(deg), "-m", "snr,si_sdr", "--json", "--no-progress"])
+    code = main(["score", str(deg), str(ref), "-m", "snr,si_sdr", "--json", "--no-progress"])
     captured = capsys.readouterr()
     assert code == 1
     doc = json.loads(captured.out)
@@ -90,13 +90,13 @@ def test_folders_skip_bad_and_unmatched_files_and_exit_1(folders, capsys):
 def test_csv_to_file_and_never_over_an_input(folders, tmp_path, capsys):
     ref, deg, _ = folders
     out = tmp_path / "scores" / "s.csv"
-    assert main(["score", str(ref), str(deg), "-m", "snr", "--csv", "--out", str(out), "--no-progress"]) == 1
+    assert main(["score", str(deg), str(ref), "-m", "snr", "--csv", "--out", str(out), "--no-progress"]) == 1
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert [r["name"] for r in rows] == ["a.wav", "sub/b.wav"]
     assert float(rows[0]["snr"]) == pytest.approx(10.0, abs=0.05)
     victim = ref / "a.wav"
     before = victim.read_bytes()
-    assert main(["score", str(ref), str(deg), "-m", "snr", "--out", str(victim), "--no-progress"]) == 2
+    assert main(["score", str(deg), str(ref), "-m", "snr", "--out", str(victim), "--no-progress"]) == 2
     assert victim.read_bytes() == before
     assert "refusing to write over it" in capsys.readouterr().err
 
@@ -104,15 +104,15 @@ def test_csv_to_file_and_never_over_an_input(folders, tmp_path, capsys):
 def test_missing_file_mismatched_channels_and_resampling(tmp_path, capsys):
     x = _signal(2)
     r = save(tmp_path / "r.wav", x, SR)
-    assert main(["score", str(r), str(tmp_path / "nope.wav"), "-m", "snr"]) == 1
+    assert main(["score", str(tmp_path / "nope.wav"), str(r), "-m", "snr"]) == 1
     assert "no such file" in capsys.readouterr().err
     stereo = save(tmp_path / "st.wav", x.repeat(2, 1), SR)
-    assert main(["score", str(r), str(stereo), "-m", "snr"]) == 1
+    assert main(["score", str(stereo), str(r), "-m", "snr"]) == 1
     assert "channel" in capsys.readouterr().err
     # a degraded file at another rate is resampled to the reference's rate
 
     d48 = save(tmp_path / "d48.wav", resample(_noisy(x, 25.0, 2), SR, 48000), 48000)
-    assert main(["score", str(r), str(d48), "-m", "snr", "--json"]) == 0
+    assert main(["score", str(d48), str(r), "-m", "snr", "--json"]) == 0
     got = json.loads(capsys.readouterr().out)["items"][0]["metrics"]["snr"]
     back = load(d48, sample_rate=SR)[0]
     assert got == pytest.approx(snr(back[None], load(r)[0][None]).item(), abs=1e-4)
@@ -138,7 +138,53 @@ def test_list_and_usage_errors(capsys):
 def test_console_script_exit_status(folders):
     ref, deg, _ = folders
     exe = Path(sys.executable).with_name("earshot")
-    proc = subprocess.run([str(exe), "score", str(ref), str(deg), "-m", "snr"], capture_output=True, text=True,
+    proc = subprocess.run([str(exe), "score", str(deg), str(ref), "-m", "snr"], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 1
-    assert "mean (2 files)" in proc.stdout and "skipped broken.wav" in proc.stderr
+    assert "mean (2 files)" in proc.stdout and proc.stderr.count("skipped broken.wav") == 1
+
+
+def test_short_and_silent_pairs_score_nan_with_a_warning_and_the_batch_finishes(tmp_path, capsys, caplog):
+    # a 200-sample clip crashed pystoi with a raw AxisError and aborted the whole folder
+    ref, deg = tmp_path / "ref", tmp_path / "deg"
+    x = _signal(3)
+    save(ref / "good.wav", x, SR), save(deg / "good.wav", _noisy(x, 10.0, 3), SR)
+    save(ref / "short.wav", x[:, :200], SR), save(deg / "short.wav", x[:, :200], SR)
+    save(ref / "silent.wav", 0 * x, SR), save(deg / "silent.wav", 0 * x, SR)
+    code = main(["score", str(deg), str(ref), "-m", "snr,stoi,pesq", "--json", "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 0
+    items = {i["name"]: i["metrics"] for i in json.loads(captured.out)["items"]}
+    assert items["good.wav"]["snr"] == pytest.approx(10.0, abs=0.05) and 0 < items["good.wav"]["stoi"] < 1
+    assert items["short.wav"]["stoi"] is None and items["short.wav"]["pesq"] is None
+    assert items["silent.wav"]["stoi"] is None
+    assert "short.wav: STOI of item 0 channel 0: needs at least 0.410 s" in caplog.text
+    assert "silent.wav: STOI of item 0 channel 0: the reference is digital silence" in caplog.text
+
+
+def test_each_skip_is_reported_once_naming_the_file_at_fault(folders, capsys, caplog):
+    ref, deg, _ = folders
+    assert main(["score", str(deg), str(ref), "-m", "snr", "--no-progress"]) == 1
+    err = capsys.readouterr().err + caplog.text
+    assert err.count("skipped broken.wav") == 1 and err.count("skipped lonely.wav") == 1
+    line = next(line for line in err.splitlines() if "skipped broken.wav" in line)
+    assert str(deg / "broken.wav") in line and str(ref / "broken.wav") not in line
+    assert "2 done, 3 skipped" in err
+
+
+def test_estimate_first_device_option_and_missing_extras_in_list(tmp_path, capsys, monkeypatch):
+    x = _signal(4)
+    y = 0.5 * _noisy(x, 10.0, 4)
+    r, d = save(tmp_path / "r.wav", x, SR), save(tmp_path / "d.wav", y, SR)
+    assert main(["score", str(d), str(r), "-m", "snr", "--json", "--device", "cpu"]) == 0
+    got = json.loads(capsys.readouterr().out)["items"][0]
+    assert got["degraded"] == str(d) and got["reference"] == str(r)
+    assert got["metrics"]["snr"] == pytest.approx(snr(load(d)[0][None], load(r)[0][None]).item(), abs=1e-4)
+    assert main(["score", str(d), str(r), "-m", "snr", "--device", "nonsense"]) == 2
+    assert "--device 'nonsense'" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "pystoi", None)
+    assert main(["score", "--list"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[2:]}
+    assert "no: pip install 'earshot[metrics]'" in rows["stoi"] and " yes " in rows["snr"]
+    assert main(["score", str(d), str(r), "-m", "stoi"]) == 2
+    assert "pip install 'earshot[metrics]'" in capsys.readouterr().err

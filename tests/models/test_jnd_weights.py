@@ -50,11 +50,11 @@ def test_score_registry_and_cli(tmp_path, capsys):
     from earshot.audio.io import save
 
     clean, noise = _pair()
-    out = score(clean, clean + 0.01 * noise, SR, metrics=["jnd"])
+    out = score(estimate=clean + 0.01 * noise, reference=clean, sample_rate=SR, metrics=["jnd"])
     assert out["jnd"].shape == (1,) and float(out["jnd"]) > 0
     save(tmp_path / "ref.wav", clean[0], SR)
     save(tmp_path / "deg.wav", (clean + 0.01 * noise)[0], SR)
-    assert main(["score", str(tmp_path / "ref.wav"), str(tmp_path / "deg.wav"), "--metrics", "jnd", "--json"]) == 0
+    assert main(["score", str(tmp_path / "deg.wav"), str(tmp_path / "ref.wav"), "--metrics", "jnd", "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert json.dumps(printed).count("jnd") >= 1
 
