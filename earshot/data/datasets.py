@@ -20,6 +20,7 @@ import torch
 from torch.utils.data import Dataset
 
 from earshot.audio.io import AUDIO_EXTENSIONS, load
+from earshot.data.excerpts import excerpt_start
 from earshot.data.judgments import JudgmentListDataset
 from earshot.data.shards import ShardReader
 from earshot.errors import AudioFileError, ConfigError, DataError, SampleRateError
@@ -112,19 +113,8 @@ class _Excerpts(Dataset):
     def _excerpt(self, path: Path, rng: np.random.Generator, frames: int) -> torch.Tensor:
         """A ``segment``-long excerpt (zero-padded if the file is shorter), avoiding silence."""
         audio = self._audio(path)
-        n = audio.shape[-1]
-        best, best_rms = None, -1.0
-        for _ in range(max(1, self.tries)):
-            start = int(rng.integers(0, max(1, n - self.segment + 1)))
-            piece = audio[:, start:start + self.segment]
-            rms = float(piece.pow(2).mean().sqrt()) if piece.numel() else 0.0
-            if rms > best_rms:
-                best, best_rms = piece, rms
-            if rms > 10 ** (self.silence_db / 20):
-                break
-        if best.shape[-1] < self.segment:
-            best = torch.nn.functional.pad(best, (0, self.segment - best.shape[-1]))
-        return best.contiguous()
+        start = excerpt_start(rng, audio, self.segment, silence_db=self.silence_db, tries=self.tries)
+        return _fixed(audio[:, start:start + self.segment], self.segment)
 
     def _pick(self, rng) -> int:
         weights = np.asarray(self.frames, dtype=np.float64)
@@ -315,11 +305,7 @@ class MultitrackDataset(_Excerpts):
         stems = [self._audio(track["stems"][s]) for s in self.stems]
         mix = self._audio(track["mixture"]) if track["mixture"] is not None else sum(stems)
         n = min([mix.shape[-1]] + [s.shape[-1] for s in stems])
-        start = 0
-        for _ in range(max(1, self.tries)):
-            start = int(rng.integers(0, max(1, n - self.segment + 1)))
-            if float(mix[:, start:start + self.segment].pow(2).mean().sqrt()) > 10 ** (self.silence_db / 20):
-                break
+        start = excerpt_start(rng, mix[:, :n], self.segment, silence_db=self.silence_db, tries=self.tries)
         cut = [_fixed(x[:, start:start + self.segment], self.segment) for x in [mix] + stems]
         return cut[0], torch.stack(cut[1:])
 

@@ -25,7 +25,10 @@ from scipy.signal import butter, fftconvolve, sosfiltfilt
 
 from earshot.audio import codecs
 from earshot.audio.io import load
+from earshot.data.mixing import mix_at_snr
 from earshot.data.sources import noise as noise_src
+from earshot.dsp.griffinlim import griffin_lim
+from earshot.dsp.stft import make_window, stft
 from earshot.errors import ConfigError, ShapeError
 from earshot.validate import check_finite, check_sample_rate
 
@@ -100,9 +103,7 @@ class AdditiveNoise(Perturbation):
 
     def _apply(self, x, sample_rate, params):
         noise = self._noise(x.shape[1], x.shape[0], sample_rate, params)
-        noise = noise / max(np.sqrt(np.mean(noise**2)), 1e-12)
-        level = max(np.sqrt(np.mean(x**2)), self.floor_rms) * 10 ** (-params["snr_db"] / 20)
-        return x + level * noise
+        return mix_at_snr(x, noise, params["snr_db"], floor_rms=self.floor_rms, eps=1e-12)
 
 
 def _colour(name):
@@ -378,7 +379,8 @@ class Clip(Perturbation):
 
 class GriffinLim(Perturbation):
     """Phase loss: the STFT phase is perturbed (noise std 0.02 rad at strength 0 to pi at 1, log),
-    then ``n_iter`` Griffin-Lim iterations re-estimate a consistent phase from the magnitude."""
+    then ``n_iter`` Griffin-Lim iterations (`earshot.dsp.griffin_lim`, without momentum)
+    re-estimate a consistent phase from the magnitude. Hann window, centred frames."""
 
     name = "griffinlim"
 
@@ -393,32 +395,14 @@ class GriffinLim(Perturbation):
         n_fft, hop, n = params["n_fft"], params["hop"], x.shape[1]
         if n < n_fft:
             return x
-        window = np.hanning(n_fft + 1)[:-1]
-        spec = _stft(x, n_fft, hop, window)
-        noise = np.random.default_rng(params["seed"]).standard_normal(spec.shape) * params["phase_noise"]
-        mag, phase = np.abs(spec), np.angle(spec) + noise
-        for _ in range(params["n_iter"]):
-            phase = np.angle(_stft(_istft(mag * np.exp(1j * phase), n_fft, hop, window, n), n_fft, hop, window))
-        return _istft(mag * np.exp(1j * phase), n_fft, hop, window, n)
-
-
-def _stft(x: np.ndarray, n_fft: int, hop: int, window: np.ndarray) -> np.ndarray:
-    """``(C, T)`` -> ``(C, frames, n_fft // 2 + 1)``, centred frames (numpy: single-threaded)."""
-    padded = np.pad(x, ((0, 0), (n_fft // 2, n_fft // 2)), mode="reflect")
-    frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft, axis=1)[:, ::hop]
-    return np.fft.rfft(frames * window, axis=-1)
-
-
-def _istft(spec: np.ndarray, n_fft: int, hop: int, window: np.ndarray, length: int) -> np.ndarray:
-    """Weighted overlap-add inverse of ``_stft``, cut to ``length``."""
-    frames = np.fft.irfft(spec, n_fft, axis=-1) * window
-    total = n_fft + hop * (frames.shape[1] - 1)
-    out, norm = np.zeros((frames.shape[0], total)), np.zeros(total)
-    for k in range(frames.shape[1]):
-        out[:, k * hop:k * hop + n_fft] += frames[:, k]
-        norm[k * hop:k * hop + n_fft] += window**2
-    out /= np.maximum(norm, 1e-8)
-    return out[:, n_fft // 2:n_fft // 2 + length]
+        window = make_window("hann", n_fft, dtype=torch.float64)
+        spec = stft(torch.from_numpy(x)[None], n_fft, hop, window)  # (1, C, freq, frames)
+        channels, freqs, frames = spec.shape[1:]  # phase noise drawn (channels, frames, freqs), as saved params expect
+        noise = np.random.default_rng(params["seed"]).standard_normal((channels, frames, freqs)) * params["phase_noise"]
+        phase = spec.angle() + torch.from_numpy(noise.transpose(0, 2, 1))[None]
+        y = griffin_lim(spec.abs(), n_fft, hop, window, n_iter=params["n_iter"], momentum=0.0, length=n,
+                        init=phase)
+        return y[0].numpy()
 
 
 # ---------------------------------------------------------------------------- chains

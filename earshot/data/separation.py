@@ -28,9 +28,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from earshot.data.corpus import DEFAULT_CORPUS
+from earshot.data.excerpts import draw_nonsilent
 from earshot.errors import ConfigError, DataError
 from earshot.validate import check_sample_rate
-from earshot.data.corpus import DEFAULT_CORPUS
 
 SOURCES = ("vocals", "accompaniment")
 KIND_OF = {"vocals": "speech", "accompaniment": "music"}
@@ -66,17 +67,13 @@ class SourcePool:
 
     def draw(self, rng: np.random.Generator, samples: int) -> dict:
         """Parameters ``{"file": k, "start": s}`` of a non-silent excerpt (the loudest of ``tries``)."""
-        best, best_rms = None, -1.0
-        for _ in range(max(1, self.tries)):
-            k = int(rng.integers(len(self.files)))
-            n = self.audio(k).shape[-1]
-            start = int(rng.integers(0, max(1, n - samples + 1)))
-            rms = float(self.cut({"file": k, "start": start}, samples).pow(2).mean().sqrt())
-            if rms > best_rms:
-                best, best_rms = {"file": k, "start": start}, rms
-            if rms > 10 ** (self.silence_db / 20):
-                break
-        return best
+        def candidate(r: np.random.Generator) -> dict:
+            k = int(r.integers(len(self.files)))
+            return {"file": k, "start": int(r.integers(0, max(1, self.audio(k).shape[-1] - samples + 1)))}
+
+        params, _ = draw_nonsilent(rng, candidate, lambda p: self.cut(p, samples), silence_db=self.silence_db,
+                                   tries=self.tries)
+        return params
 
     def cut(self, params: dict, samples: int) -> torch.Tensor:
         """The excerpt ``(1, samples)`` described by ``params`` (zero-padded past the end)."""

@@ -124,3 +124,19 @@ def test_errors(clean):
     for name in perturb.PERTURBATIONS:
         out, _ = perturb.perturb(silent, 16000, name, 0.7)
         assert out.shape == silent.shape and torch.isfinite(out).all()
+
+
+def test_griffinlim_is_dsp_griffin_lim_from_a_perturbed_phase(clean):
+    from earshot.dsp import griffin_lim, make_window, stft
+
+    p = perturb.GriffinLim(n_fft=256, hop=64, n_iter=0)
+    params = {**p.sample(0.5, np.random.default_rng(0)), "phase_noise": 0.0}
+    assert torch.allclose(p.apply(clean, 16000, params), clean, atol=1e-6)  # no noise, no iterations: STFT round trip
+    params = p.sample(0.5, np.random.default_rng(0)) | {"n_iter": 4}
+    window = make_window("hann", 256, dtype=torch.float64)
+    spec = stft(clean.double()[None], 256, 64, window)
+    noise = np.random.default_rng(params["seed"]).standard_normal((1, spec.shape[-1], spec.shape[-2]))
+    phase = spec.angle() + torch.from_numpy(noise.transpose(0, 2, 1) * params["phase_noise"])[None]
+    expected = griffin_lim(spec.abs(), 256, 64, window, n_iter=4, momentum=0.0, length=clean.shape[-1], init=phase)
+    assert torch.allclose(p.apply(clean, 16000, params), expected[0].float(), atol=1e-6)
+    assert distance(clean, p.apply(clean, 16000, params)) > 1e-3  # the perturbed phase changes the signal
