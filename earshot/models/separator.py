@@ -114,7 +114,63 @@ class UNet(nn.Module):
         return 6 * (2 ** self.depth - 1) + 2 * 2 ** self.depth
 
 
-class UNetSeparator(nn.Module):
+class SpectrogramSeparator(nn.Module):
+    """Base of the spectrogram separators: the STFT of a mono mixture at ``sample_rate``, its
+    ``log1p|X|`` features, and resynthesis of the estimated sources with the mixture phase.
+
+    A subclass maps features ``(B, 1, F, N)`` to estimated ``log1p|S_k|`` ``(B, K, F, N)`` in
+    ``forward``; ``F = n_fft // 2 + 1``.
+    """
+
+    def __init__(self, sources: Sequence[str], sample_rate: int, n_fft: int, hop_length: int):
+        super().__init__()
+        if not sources or len(set(sources)) != len(sources):
+            raise ConfigError(f"sources must be distinct names, got {sources!r}")
+        self.sources = tuple(sources)
+        self.sample_rate = check_sample_rate(sample_rate)
+        self.n_fft, self.hop_length = int(n_fft), int(hop_length)
+        self.stft = STFT(n_fft, hop_length, window="hann")
+
+    @property
+    def n_bins(self) -> int:
+        return self.n_fft // 2 + 1
+
+    def spectrogram(self, audio: torch.Tensor) -> torch.Tensor:
+        """Complex STFT ``(B, 1, F, N)`` of mono audio ``(B, 1, T)`` at ``sample_rate``."""
+        check_audio(audio, "audio")
+        if audio.shape[1] != 1:
+            raise ShapeError(f"the separator takes mono audio (B, 1, T), got {tuple(audio.shape)}")
+        return self.stft(audio)
+
+    @staticmethod
+    def features(spec: torch.Tensor) -> torch.Tensor:
+        """The network input ``log1p|X|`` of a complex spectrogram (same shape, real)."""
+        return torch.log1p(spec.abs())
+
+    @staticmethod
+    def magnitudes(estimates: torch.Tensor) -> torch.Tensor:
+        """Magnitudes ``expm1(max(estimate, 0))`` from log-magnitude estimates (any shape)."""
+        return torch.expm1(estimates.clamp_min(0))
+
+    def separate_spectrogram(self, spec: torch.Tensor, *, wiener_iterations: int = 0,
+                             eps: float = 1e-8) -> torch.Tensor:
+        """Complex source spectrograms ``(B, K, F, N)`` from the mixture's ``(B, 1, F, N)``
+        (differentiable): magnitudes from the network, phase of the mixture (see :func:`wiener`)."""
+        mags = self.magnitudes(self(self.features(spec)))
+        return wiener(mags, spec, iterations=wiener_iterations, eps=eps)
+
+    def resynthesize(self, source_specs: torch.Tensor, length: int) -> torch.Tensor:
+        """Inverse STFT of ``(B, K, F, N)`` source spectrograms -> ``(B, K, length)`` audio."""
+        return self.stft.inverse(source_specs, length=length)
+
+    def separate(self, audio: torch.Tensor, *, wiener_iterations: int = 0) -> torch.Tensor:
+        """Mono mixtures ``(B, 1, T)`` -> sources ``(B, K, T)``, the whole signal at once."""
+        spec = self.spectrogram(audio)
+        return self.resynthesize(self.separate_spectrogram(spec, wiener_iterations=wiener_iterations),
+                                 audio.shape[-1])
+
+
+class UNetSeparator(SpectrogramSeparator):
     """Spectrogram separator: ``log1p|X|`` ``(B, 1, F, N)`` -> ``log1p|S_k|`` ``(B, K, F, N)``.
 
     ``F = n_fft // 2 + 1`` bins and ``N`` frames of the mixture's STFT at ``sample_rate`` (see
@@ -134,22 +190,13 @@ class UNetSeparator(nn.Module):
     def __init__(self, sources: Sequence[str] = SOURCES, *, sample_rate: int = 8192, n_fft: int = 512,
                  hop_length: int = 256, channels: int = 16, depth: int = 4, kind: str = "direct",
                  padding: str = "same", slope: float = 0.2, input_skip: bool = True):
-        super().__init__()
+        super().__init__(sources, sample_rate, n_fft, hop_length)
         if kind not in KINDS:
             raise ConfigError(f"kind must be one of {KINDS}, got {kind!r}")
-        if not sources or len(set(sources)) != len(sources):
-            raise ConfigError(f"sources must be distinct names, got {sources!r}")
-        self.sources, self.kind = tuple(sources), kind
-        self.sample_rate = check_sample_rate(sample_rate)
-        self.n_fft, self.hop_length = int(n_fft), int(hop_length)
-        self.stft = STFT(n_fft, hop_length, window="hann")
+        self.kind = kind
         self.unet = UNet(1, channels, depth, padding=padding, slope=slope)
         self.input_skip = bool(input_skip)
         self.heads = nn.ModuleList(nn.Conv2d(channels + self.input_skip, 1, 1) for _ in self.sources)
-
-    @property
-    def n_bins(self) -> int:
-        return self.n_fft // 2 + 1
 
     @property
     def context_frames(self) -> int:
@@ -157,18 +204,6 @@ class UNetSeparator(nn.Module):
         the network's context rounded up to a multiple of ``2**depth`` (pooling alignment)."""
         m = 2 ** self.unet.depth
         return m * math.ceil(self.unet.context() / m)
-
-    def spectrogram(self, audio: torch.Tensor) -> torch.Tensor:
-        """Complex STFT ``(B, 1, F, N)`` of mono audio ``(B, 1, T)`` at ``sample_rate``."""
-        check_audio(audio, "audio")
-        if audio.shape[1] != 1:
-            raise ShapeError(f"the separator takes mono audio (B, 1, T), got {tuple(audio.shape)}")
-        return self.stft(audio)
-
-    @staticmethod
-    def features(spec: torch.Tensor) -> torch.Tensor:
-        """The network input ``log1p|X|`` of a complex spectrogram (same shape, real)."""
-        return torch.log1p(spec.abs())
 
     def _pad(self, x: torch.Tensor) -> torch.Tensor:
         """Zero-pad features so that the U-Net's output covers every bin and frame: up to
@@ -194,22 +229,6 @@ class UNetSeparator(nn.Module):
         if self.kind == "direct":
             return out
         return torch.log1p(torch.sigmoid(out) * torch.expm1(features))
-
-    @staticmethod
-    def magnitudes(estimates: torch.Tensor) -> torch.Tensor:
-        """Magnitudes ``expm1(max(estimate, 0))`` from log-magnitude estimates (any shape)."""
-        return torch.expm1(estimates.clamp_min(0))
-
-    def separate_spectrogram(self, spec: torch.Tensor, *, wiener_iterations: int = 0,
-                             eps: float = 1e-8) -> torch.Tensor:
-        """Complex source spectrograms ``(B, K, F, N)`` from the mixture's ``(B, 1, F, N)``
-        (differentiable): magnitudes from the network, phase of the mixture (see :func:`wiener`)."""
-        mags = self.magnitudes(self(self.features(spec)))
-        return wiener(mags, spec, iterations=wiener_iterations, eps=eps)
-
-    def resynthesize(self, source_specs: torch.Tensor, length: int) -> torch.Tensor:
-        """Inverse STFT of ``(B, K, F, N)`` source spectrograms -> ``(B, K, length)`` audio."""
-        return self.stft.inverse(source_specs, length=length)
 
 
 def wiener(mags: torch.Tensor, mix_spec: torch.Tensor, *, iterations: int = 0, power: float = 2.0,
@@ -319,4 +338,4 @@ class Separator(nn.Module):
         return y.reshape(b, c, k, t).transpose(1, 2).contiguous()
 
 
-__all__ = ["SOURCES", "Separator", "UNet", "UNetSeparator", "center_crop", "wiener"]
+__all__ = ["SOURCES", "Separator", "SpectrogramSeparator", "UNet", "UNetSeparator", "center_crop", "wiener"]

@@ -19,11 +19,13 @@ from earshot.errors import ConfigError, ShapeError
 from earshot.models.codec.decoder import Decoder
 from earshot.models.codec.encoder import DEFAULT_STRIDES, Encoder
 from earshot.models.codec.film import FiLM
+from earshot.models.codec.istft import ISTFTDecoder
 from earshot.models.codec.layers import ResidualUnit
 from earshot.models.codec.rvq import ResidualVectorQuantizer
 from earshot.validate import check_audio, check_sample_rate
 
 FILM_POSITIONS = (None, "encoder", "decoder", "both")
+DECODERS = ("conv", "istft")
 
 
 @dataclass
@@ -60,19 +62,29 @@ class SoundStream(nn.Module):
             :class:`~earshot.models.codec.rvq.ResidualVectorQuantizer`.
         weight_norm: weight-normalise every encoder/decoder conv (trains faster; fold it with
             :meth:`remove_weight_norm` before shipping).
+        decoder: ``"conv"`` (the paper's mirrored transposed-conv decoder) or ``"istft"`` (a
+            Vocos-style frame-rate stack with an inverse-FFT head,
+            :class:`~earshot.models.codec.istft.ISTFTDecoder`; streams the same way).
+        decoder_width, decoder_blocks: width and residual groups of the ``"istft"`` decoder.
     """
 
     def __init__(self, sample_rate: int = 16000, channels: int = 32, dim: int = 128, *,
                  strides=DEFAULT_STRIDES, n_quantizers: int = 24, codebook_size: int = 1024,
                  max_channels: int | None = None, film: str | None = "encoder",
                  quantizer_dropout: float = 1.0, min_quantizers: int = 1, decay: float = 0.99,
-                 dead_threshold: float = 0.01, weight_norm: bool = False):
+                 dead_threshold: float = 0.01, weight_norm: bool = False, decoder: str = "conv",
+                 decoder_width: int = 256, decoder_blocks: int = 2):
         super().__init__()
         if film not in FILM_POSITIONS:
             raise ConfigError(f"film must be one of {FILM_POSITIONS}, got {film!r}")
+        if decoder not in DECODERS:
+            raise ConfigError(f"decoder must be one of {DECODERS}, got {decoder!r}")
         self.sample_rate = check_sample_rate(sample_rate)
         self.encoder = Encoder(channels, dim, strides=strides, max_channels=max_channels)
-        self.decoder = Decoder(channels, dim, strides=strides, max_channels=max_channels)
+        if decoder == "istft":
+            self.decoder = ISTFTDecoder(dim, decoder_width, self.encoder.hop, blocks=decoder_blocks)
+        else:
+            self.decoder = Decoder(channels, dim, strides=strides, max_channels=max_channels)
         self.quantizer = ResidualVectorQuantizer(
             dim, n_quantizers, codebook_size, dropout=quantizer_dropout, min_quantizers=min_quantizers,
             decay=decay, dead_threshold=dead_threshold)

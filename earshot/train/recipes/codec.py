@@ -44,6 +44,9 @@ class CodecConfig:
     dead_threshold: float = 0.01
     weight_norm: bool = True    # on the codec's convs while training; folded on export
     quantizer_warmup: int = 0   # first steps train encoder+decoder without the RVQ (0 = paper)
+    decoder: str = "conv"       # conv (paper) | istft (Vocos-style inverse-FFT head)
+    decoder_width: int = 256    # istft decoder: frame-rate conv width
+    decoder_blocks: int = 2     # istft decoder: groups of three residual units
     # adversaries (MelGAN waveform discriminator at 3 scales; STFT discriminator 1024/256)
     adversarial: bool = True
     adversarial_kind: str = "hinge"
@@ -119,7 +122,8 @@ class CodecRecipe(Recipe):
         return {"sample_rate": c.sample_rate, "channels": c.channels, "dim": c.dim, "strides": list(c.strides),
                 "n_quantizers": c.n_quantizers, "codebook_size": c.codebook_size, "max_channels": c.max_channels,
                 "film": c.film, "quantizer_dropout": c.quantizer_dropout, "min_quantizers": c.min_quantizers,
-                "dead_threshold": c.dead_threshold, "weight_norm": c.weight_norm}
+                "dead_threshold": c.dead_threshold, "weight_norm": c.weight_norm, "decoder": c.decoder,
+                "decoder_width": c.decoder_width, "decoder_blocks": c.decoder_blocks}
 
     def build_models(self):
         from earshot.models.codec import SoundStream

@@ -59,6 +59,9 @@ class SeparatorConfig:
     kind: str = "direct"                   # direct | mask
     padding: str = "same"                  # same | valid
     input_skip: bool = True                # input features concatenated before the heads (paper's code)
+    architecture: str = "unet"             # unet (the paper) | blstm (Open-Unmix architecture, the peer)
+    hidden: int = 512                      # blstm: fully connected / BLSTM width (Open-Unmix: 512)
+    lstm_layers: int = 3                   # blstm: stacked BLSTM layers
     critic_channels: int = 16
     critic_layers: int = 4
     # losses
@@ -106,15 +109,22 @@ class SeparatorRecipe(Recipe):
     # ------------------------------------------------------------------ models
     def model_kwargs(self) -> dict:
         c = self.config
+        if c.architecture == "blstm":
+            return {"sources": list(c.sources), "sample_rate": c.sample_rate, "n_fft": c.n_fft,
+                    "hop_length": c.hop_length, "hidden": c.hidden, "lstm_layers": c.lstm_layers}
+        if c.architecture != "unet":
+            raise ConfigError(f"recipe.architecture must be 'unet' or 'blstm', got {c.architecture!r}")
         return {"sources": list(c.sources), "sample_rate": c.sample_rate, "n_fft": c.n_fft,
                 "hop_length": c.hop_length, "channels": c.channels, "depth": c.depth, "kind": c.kind,
                 "padding": c.padding, "input_skip": c.input_skip}
 
     def build_models(self):
+        from earshot.models.openunmix import BLSTMSeparator
         from earshot.models.separator import UNetSeparator
 
         c = self.config
-        separator = UNetSeparator(**self.model_kwargs())
+        cls = BLSTMSeparator if c.architecture == "blstm" else UNetSeparator
+        separator = cls(**self.model_kwargs())
         if c.mode == "supervised":
             return {"model": separator}
         from earshot.models.discriminators.critic import SourceCritics
