@@ -82,3 +82,87 @@ def test_fuzzed_bytes_only_raise_bitstream_errors(noise, where):
         return
     assert isinstance(out.codes, torch.Tensor) and (out.codes.numpy() < (1 << out.bits)).all()
     assert np.isfinite(out.n_samples)
+
+
+# --------------------------------------------------------------------------- headers that lie
+# Each file below has a valid CRC: only the header's consistency with the payload and with the
+# model can reveal it (issue 18 item 2). Before these checks, 0 frames crashed in conv1d, 0
+# samples wrote an empty WAV and 4294967295 samples printed that count and wrote 32,000.
+
+
+def crafted(model, *, frames=10, n_q=12, n_samples=3200, bits=None, rate=None, flags=0, codes=None,
+            name="tiny") -> bytes:
+    """A .esc file with any header fields and a correct checksum (to_bytes refuses to write one)."""
+    import struct
+    import zlib
+
+    bits = model.bits_per_code if bits is None else bits
+    codes = torch.randint(0, 1 << bits, (n_q, frames)) if codes is None else codes
+    head = bs._FIXED.pack(bs.MAGIC, bs.VERSION, bs.model_fingerprint(model), len(name)) + name.encode()
+    head += bs._INFO.pack(model.sample_rate if rate is None else rate, n_q, bits, flags, frames, n_samples)
+    body = head + bs.pack_codes(codes.T.numpy(), bits)
+    return body + struct.pack(">I", zlib.crc32(body))
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"frames": 0, "codes": torch.zeros(12, 0, dtype=torch.long)}, "0 frames"),
+    ({"n_samples": 0}, "0 samples"),
+    ({"n_q": 0, "codes": torch.zeros(0, 10, dtype=torch.long)}, "0 quantizers"),
+    ({"rate": 0}, "sample rate 0 Hz"),
+    ({"flags": 0x80}, "unknown flags"),
+    ({"bits": 30}, "30 bits per code"),
+])
+def test_headers_inconsistent_in_themselves_are_refused(model, fields, message):
+    with pytest.raises(BitstreamError, match=f"inconsistent header: .*{message}"):
+        bs.from_bytes(crafted(model, **fields), "x.esc")
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"n_samples": 4294967295}, "4294967295 samples need 13421773 frames of 320, the file holds 10"),
+    ({"n_samples": 2880}, "2880 samples need 9 frames"),           # one frame too many
+    ({"n_samples": 3201}, "3201 samples need 11 frames"),          # one frame too few
+    ({"n_q": 13}, "13 quantizers, the model has 12"),
+    ({"bits": 9}, "9 bits per code, the model uses 10"),
+    ({"rate": 24000}, "sample rate 24000 Hz, the model's is 16000 Hz"),
+])
+def test_headers_that_do_not_fit_the_model_are_refused(model, fields, message):
+    stream = bs.from_bytes(crafted(model, **fields), "x.esc")   # self-consistent, so it parses
+    with pytest.raises(BitstreamError, match=f"x.esc: does not fit model 'tiny': .*{message}"):
+        bs.check_model(stream, model, "tiny", "x.esc")
+
+
+def test_codes_beyond_a_codebook_that_is_not_a_power_of_two_are_refused():
+    torch.manual_seed(0)
+    small = SoundStream(16000, channels=2, dim=4, n_quantizers=2, codebook_size=1000).eval()
+    codes = torch.full((2, 10), 1010)
+    stream = bs.from_bytes(crafted(small, n_q=2, codes=codes))
+    with pytest.raises(BitstreamError, match="code 1010 outside the codebook of 1000"):
+        bs.check_model(stream, small, "small")
+    ok = bs.from_bytes(crafted(small, n_q=2, codes=torch.full((2, 10), 999)))
+    bs.check_model(ok, small, "small")  # the same file with codes in range passes
+
+
+def test_a_lying_header_is_never_written(model):
+    with pytest.raises(BitstreamError, match="0 samples"):
+        bs.to_bytes(stream_of(model, torch.zeros(12, 10, dtype=torch.long), 0))
+    with pytest.raises(BitstreamError, match="0 frames"):
+        bs.to_bytes(stream_of(model, torch.zeros(12, 0, dtype=torch.long), 100))
+
+
+def test_decode_cli_refuses_a_lying_file_and_writes_nothing(tmp_path, capsys):
+    from earshot.cli.codec import load_codec
+    from earshot.cli.main import main
+
+    shipped = load_codec("codec-16k")
+    for label, fields in {"zero_frames": {"frames": 0, "n_samples": 320},
+                          "zero_samples": {"n_samples": 0}, "max_samples": {"n_samples": 4294967295}}.items():
+        n_q = 4
+        if label == "zero_frames":
+            fields["codes"] = torch.zeros(n_q, 0, dtype=torch.long)
+        src = tmp_path / f"{label}.esc"
+        src.write_bytes(crafted(shipped, n_q=n_q, name="codec-16k", **fields))
+        out = tmp_path / f"{label}.wav"
+        assert main(["codec", "decode", str(src), str(out)]) != 0, label
+        err = capsys.readouterr().err
+        assert f"{src}" in err and ("inconsistent header" in err or "does not fit model" in err), (label, err)
+        assert not out.exists(), label

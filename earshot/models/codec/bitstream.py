@@ -17,7 +17,13 @@ Layout (big-endian)::
     checksum     u32      CRC-32 of every byte before it
 
 A file that is truncated, corrupted (checksum), of an unknown version, or written by another
-model raises :class:`earshot.errors.BitstreamError`.
+model raises :class:`earshot.errors.BitstreamError`. A valid checksum proves only that the
+bytes arrived as written, so every header field is also checked against the payload
+(:func:`from_bytes`: at least one frame and one sample, a sample rate and code size in range,
+no unknown flags, a payload of exactly the announced size) and against the model that will
+decode it (:func:`check_model`: its fingerprint, sample rate, code size, number of quantizers,
+codebook size, and ``ceil(samples / hop) == frames``). The decoder writes exactly ``samples``
+samples or refuses the file.
 """
 
 from __future__ import annotations
@@ -40,6 +46,9 @@ VERSION = 1
 _FIXED = struct.Struct(">4sB8sB")           # magic, version, model id, name length
 _INFO = struct.Struct(">IBBBII")            # sample rate, n_q, bits, flags, frames, samples
 _CRC = struct.Struct(">I")
+MAX_BITS = 24                               # codes are int64; 24 bits covers 16M-entry codebooks
+MAX_SAMPLE_RATE = 768_000
+KNOWN_FLAGS = 0b1                           # bit 0: denoise
 
 
 @dataclass
@@ -103,6 +112,8 @@ def to_bytes(stream: Bitstream) -> bytes:
     name = stream.model_name.encode("utf-8")
     if len(stream.model_id) != 8 or len(name) > 255:
         raise BitstreamError("model id must be 8 bytes and the model name at most 255 bytes")
+    _check_header("bitstream to write", rate=stream.sample_rate, n_q=codes.shape[0], bits=stream.bits,
+                  flags=int(stream.denoise), frames=codes.shape[1], n_samples=stream.n_samples)
     head = _FIXED.pack(MAGIC, VERSION, stream.model_id, len(name)) + name + _INFO.pack(
         stream.sample_rate, codes.shape[0], stream.bits, int(stream.denoise), codes.shape[1], stream.n_samples)
     body = head + pack_codes(codes.T, stream.bits)
@@ -129,8 +140,9 @@ def from_bytes(data: bytes, source: str = "bitstream") -> Bitstream:
         raise BitstreamError(f"{source}: corrupted (checksum mismatch)")
     if version != VERSION:
         raise BitstreamError(f"{source}: unsupported bitstream version {version} (this reader: {VERSION})")
-    if len(data) != expected or bits < 1 or n_q < 1:
+    if len(data) != expected:
         raise BitstreamError(f"{source}: corrupted header ({len(data)} bytes, header announces {expected})")
+    _check_header(source, rate=rate, n_q=n_q, bits=bits, flags=flags, frames=frames, n_samples=n_samples)
     try:
         name = data[_FIXED.size:info_at].decode("utf-8")
     except UnicodeDecodeError:
@@ -140,14 +152,47 @@ def from_bytes(data: bytes, source: str = "bitstream") -> Bitstream:
                      sample_rate=rate, bits=bits, n_samples=n_samples, denoise=bool(flags & 1))
 
 
+def _check_header(source: str, *, rate: int, n_q: int, bits: int, flags: int, frames: int, n_samples: int) -> None:
+    """Header fields that are wrong whatever the model (the checksum may still be valid)."""
+    problems = []
+    if frames < 1:
+        problems.append(f"{frames} frames (a file holds at least one)")
+    if n_samples < 1:
+        problems.append(f"{n_samples} samples (a file holds at least one)")
+    if n_q < 1:
+        problems.append(f"{n_q} quantizers")
+    if not 1 <= bits <= MAX_BITS:
+        problems.append(f"{bits} bits per code (1..{MAX_BITS})")
+    if not 1 <= rate <= MAX_SAMPLE_RATE:
+        problems.append(f"sample rate {rate} Hz")
+    if flags & ~KNOWN_FLAGS:
+        problems.append(f"unknown flags {flags:#04x}")
+    if problems:
+        raise BitstreamError(f"{source}: inconsistent header: {'; '.join(problems)}")
+
+
 def check_model(stream: Bitstream, model, name: str, source: str = "bitstream") -> None:
-    """Raise BitstreamError unless ``stream`` was written by ``model`` (by fingerprint)."""
+    """Raise BitstreamError unless ``stream`` was written by ``model`` and every header field
+    agrees with it: fingerprint, sample rate, bits per code, quantizers, codes below the
+    codebook size, and ``ceil(n_samples / hop) == frames``."""
     if stream.model_id != model_fingerprint(model):
         raise BitstreamError(
             f"{source}: written by another model ({stream.model_name!r}, id {stream.model_id.hex()}); "
             f"this model is {name!r} (id {model_fingerprint(model).hex()})")
-    if stream.sample_rate != model.sample_rate or stream.bits != model.bits_per_code:
-        raise BitstreamError(f"{source}: sample rate / code size do not match model {name!r}")
+    problems = []
+    if stream.sample_rate != model.sample_rate:
+        problems.append(f"sample rate {stream.sample_rate} Hz, the model's is {model.sample_rate} Hz")
+    if stream.bits != model.bits_per_code:
+        problems.append(f"{stream.bits} bits per code, the model uses {model.bits_per_code}")
+    if not 1 <= stream.n_quantizers <= model.quantizer.n_quantizers:
+        problems.append(f"{stream.n_quantizers} quantizers, the model has {model.quantizer.n_quantizers}")
+    if stream.codes.numel() and int(stream.codes.max()) >= model.quantizer.codebook_size:
+        problems.append(f"code {int(stream.codes.max())} outside the codebook of {model.quantizer.codebook_size}")
+    if stream.n_samples < 1 or -(-stream.n_samples // model.hop) != stream.frames:
+        problems.append(f"{stream.n_samples} samples need {-(-stream.n_samples // model.hop)} frames of "
+                        f"{model.hop}, the file holds {stream.frames}")
+    if problems:
+        raise BitstreamError(f"{source}: does not fit model {name!r}: {'; '.join(problems)}")
 
 
 def write(path, stream: Bitstream, *, overwrite: bool = False) -> Path:
