@@ -49,7 +49,8 @@ def perturbations(names, *, corpus=None, split: str = "train") -> dict:
     out = {}
     for n in names:
         corpus_based = n in ("environment", "babble") and corpus is not None
-        out[n] = PERTURBATIONS[n](corpus, split=split) if corpus_based else PERTURBATIONS[n]()
+        factory = PERTURBATIONS.load(n)
+        out[n] = factory(corpus, split=split) if corpus_based else factory()
     return out
 
 

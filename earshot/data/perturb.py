@@ -30,6 +30,7 @@ from earshot.data.sources import noise as noise_src
 from earshot.dsp.griffinlim import griffin_lim
 from earshot.dsp.stft import make_window, stft
 from earshot.errors import ConfigError, ShapeError
+from earshot.registry import Registry
 from earshot.validate import check_finite, check_sample_rate
 
 
@@ -418,7 +419,7 @@ class Chain(Perturbation):
         if unknown:
             raise ConfigError(f"chain: unknown perturbation types {unknown}")
         self.types, self.length = tuple(types), length
-        self._members = {t: instances.get(t) or PERTURBATIONS[t]() for t in self.types}
+        self._members = {t: instances.get(t) or PERTURBATIONS.load(t)() for t in self.types}
 
     def _sample(self, strength, rng):
         k = int(rng.integers(self.length[0], self.length[1] + 1))
@@ -428,24 +429,22 @@ class Chain(Perturbation):
     def _apply(self, x, sample_rate, params):
         y = torch.from_numpy(x).float()
         for step in params["steps"]:
-            member = self._members.get(step["type"]) or PERTURBATIONS[step["type"]]()
+            member = self._members.get(step["type"]) or PERTURBATIONS.load(step["type"])()
             y = member.apply(y, sample_rate, step)
         return y.double().numpy()
 
 
-PERTURBATIONS: dict[str, type[Perturbation]] = {
+PERTURBATIONS = Registry("perturbation", {
     "white": WhiteNoise, "pink": PinkNoise, "brown": BrownNoise, "blue": BlueNoise, "violet": VioletNoise,
     "babble": Babble, "environment": Environment, "reverb": Reverb, "mp3": MP3, "opus": Opus,
     "mulaw": MuLaw, "bitdepth": BitDepth, "eq": EQ, "lowpass": Lowpass, "highpass": Highpass,
     "clip": Clip, "griffinlim": GriffinLim, "chain": Chain,
-}
+})
 
 
 def get_perturbation(name: str, **kwargs) -> Perturbation:
     """An instance of the perturbation called ``name`` (see ``PERTURBATIONS``)."""
-    if name not in PERTURBATIONS:
-        raise ConfigError(f"unknown perturbation {name!r}; choose from {', '.join(PERTURBATIONS)}")
-    return PERTURBATIONS[name](**kwargs)
+    return PERTURBATIONS.load(name)(**kwargs)
 
 
 def perturb(audio: torch.Tensor, sample_rate: int, name: str, strength: float, *, seed: int = 0,
