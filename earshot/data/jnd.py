@@ -12,9 +12,10 @@ from a per-dimension seed, so only the strength changes along the walk.
 `earshot.psycho.listener.SimulatedListener`. THE ANSWERS ARE SIMULATED, NOT HUMAN: every shard
 manifest says ``"judgments": "simulated-listener"``.
 
-`make_jnd_pairs` writes shards ``shard-00000.npz`` (int16 audio, one reference per walk, one
-test clip per presented level) and ``shard-00000.json`` (every walk's names, strengths, seeds,
-drawn params, listener, and every trial), plus ``manifest.json``; `JNDPairDataset` reads them.
+`make_jnd_pairs` writes shards ``shard-00000.references.npy`` (int16 audio, one reference per
+walk), ``shard-00000.tests.npy`` (one test clip per presented level) and ``shard-00000.json``
+(every walk's names, strengths, seeds, drawn params, listener, and every trial), plus
+``manifest.json``; `JNDPairDataset` reads them.
 """
 
 from __future__ import annotations
