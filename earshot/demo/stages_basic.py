@@ -21,10 +21,7 @@ EXPLAIN_LOSSES = ["l1", "mrstft", "mel", "codec", "jnd"]
 
 
 def stage_corpus(ctx: DemoContext) -> Section:
-    """Build the corpus (or reuse one), or check the user's folder."""
-    if ctx.data is not None:
-        n = len(folder_clips(ctx.data, 10_000, seconds=0.1, sample_rate=ctx.sample_rate))
-        return Section("corpus", "Data", intro=f"Your audio folder {ctx.data}: {n} files (corpus not built).")
+    """Build the corpus (or reuse one) for the training stages, and check the user's folder if given."""
     from earshot.data.corpus import build_corpus, load_manifest
 
     root = ctx.corpus or ctx.out.parent / "corpus"
@@ -32,17 +29,19 @@ def stage_corpus(ctx: DemoContext) -> Section:
     reused = (root / "manifest.json").exists()
     if not reused:
         build_corpus(root, minutes=minutes, sample_rate=ctx.sample_rate, seed=ctx.seed)
-    ctx.corpus = root
+    ctx.corpus = root  # every later stage trains on it, with or without --data
     items = load_manifest(root)
     rows = []
     for kind in ("speech", "music", "noise"):
         for split in ("train", "valid", "test"):
             chosen = [i for i in items if i.kind == kind and i.split == split]
             rows.append([kind, split, len(chosen), sum(i.duration for i in chosen) / 60])
-    section = Section("corpus", "Corpus", intro=(
-        f"{'Reused' if reused else 'Built'} the corpus in {root}: synthetic speech (espeak-ng, many voices and "
-        "accents), composed music rendered by fluidsynth, and noises; splits are disjoint by sentence, voice and song."),
-        tables=[Table("Corpus contents", ["kind", "split", "items", "minutes"], rows)])
+    intro = (f"{'Reused' if reused else 'Built'} the corpus in {root}: synthetic speech (espeak-ng, many voices and "
+             "accents), composed music rendered by fluidsynth, and noises; splits are disjoint by sentence, voice and song.")
+    if ctx.data is not None:
+        n = len(folder_clips(ctx.data, 10_000, seconds=0.1, sample_rate=ctx.sample_rate))
+        intro += f" Your audio folder {ctx.data} ({n} files) gives the evaluation clips of the metric stages."
+    section = Section("corpus", "Corpus", intro=intro, tables=[Table("Corpus contents", ["kind", "split", "items", "minutes"], rows)])
     clips = [c for kind in ("speech", "music", "noise") for c in corpus_clips(root, kind, 1, seconds=4, sample_rate=ctx.sample_rate)]
     section.figures.append(Figure("One test clip of each kind", spectrograms(clips, ctx.sample_rate)))
     section.clips += [ctx.clip("corpus", label, audio) for label, audio in clips]

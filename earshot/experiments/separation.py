@@ -8,8 +8,9 @@ scored on held-out mixtures (corpus test split) with BSS-eval v4 (museval conven
 frames, framewise values; per source the median over items of the framewise median, and the
 mean over all scored frames) and SI-SDR. The mixture itself is scored as a reference row.
 
-``run_experiment(ExperimentConfig(...))`` returns the results dict and writes
-``results.json``, ``results.md`` and audio examples under ``out``; the CLI is
+``run(ExperimentConfig(...))`` returns the report `Section` (audio examples and spectrograms
+are written under ``out``); ``run_experiment`` also writes ``results.md``, ``metrics.json``,
+``report.html`` and ``results.json`` there and returns the results dict. The CLI is
 ``earshot experiment separation``.
 """
 
@@ -34,27 +35,36 @@ METRICS = ("sdr", "sir", "sar")
 class ExperimentConfig:
     """Settings of :func:`run_experiment` (defaults: the CPU budget, ~10 minutes of one thread)."""
 
-    corpus: str = DEFAULT_CORPUS
-    out: str = "runs/separation"
-    modes: list[str] = field(default_factory=lambda: ["supervised", "semi"])
+    corpus: str = DEFAULT_CORPUS     # corpus folder (speech + music)
+    out: str = "runs/separation"     # output folder
+    modes: list[str] = field(default_factory=lambda: ["supervised", "semi"])  # supervised, semi and/or unsupervised
     steps: int = 200                 # separator updates per mode
     batch_size: int = 8
     lr: float = 1e-3                 # paper: 5e-5 (raised for the CPU budget)
     disc_lr: float = 1e-3            # critics' learning rate (the paper uses one rate for all)
-    disc_steps: int = 5
-    alpha: float = 0.001
-    beta: float = 0.001
-    channels: int = 16
-    kind: str = "direct"
+    disc_steps: int = 5              # critic updates per separator update
+    alpha: float = 0.001             # weight of the adversarial term
+    beta: float = 0.001              # weight of the additivity term
+    channels: int = 16               # U-Net filters at the first level
+    kind: str = "direct"             # direct | mask
     segment_frames: int = 32
-    paired_items: int = 64
+    paired_items: int = 64           # size of the fixed labelled set
     items_per_epoch: int = 512
-    test_items: int = 16
+    test_items: int = 16             # held-out mixtures scored
     test_seconds: float = 4.0
-    wiener_iterations: int = 0
+    wiener_iterations: int = 0       # Wiener iterations at test time
     examples: int = 2                # held-out mixtures written as audio
     seed: int = 0
     progress: bool = True
+
+    def __post_init__(self):
+        from earshot.errors import ConfigError
+
+        bad = [m for m in self.modes if m not in ("supervised", "semi", "unsupervised")]
+        if bad or not self.modes:
+            raise ConfigError(f"modes {self.modes!r}: use supervised, semi and/or unsupervised")
+        if self.kind not in ("direct", "mask"):
+            raise ConfigError(f"kind {self.kind!r}: use direct or mask")
 
 
 def train_mode(mode: str, cfg: ExperimentConfig, run_dir: Path):
@@ -144,23 +154,38 @@ def evaluate(models: dict, task, cfg: ExperimentConfig, out: Path) -> dict:
             "params": [data.params(i) for i in range(len(items))]}
 
 
-def markdown(results: dict) -> str:
-    """The results as a markdown table (one row per model and source)."""
-    lines = ["| model | source | SDR med | SDR mean | SIR med | SIR mean | SAR med | SAR mean | SI-SDR | train CPU s |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+def table(results: dict):
+    """The results as one `earshot.report.Table` (one row per model and source)."""
+    from earshot.report import Table
+
+    rows = []
     for name, per_source in results["eval"]["rows"].items():
         t = results["train_seconds"].get(name, {}).get("cpu")
         for source, r in per_source.items():
-            vals = " | ".join(f"{r[f'{m}_{a}']:.2f}" for m in METRICS for a in ("median", "mean"))
-            lines.append(f"| {name} | {source} | {vals} | {r['si_sdr']:.2f} | {'' if t is None else f'{t:.0f}'} |")
-    return "\n".join(lines) + "\n"
+            rows.append([name, source, *(r[f"{m}_{a}"] for m in METRICS for a in ("median", "mean")), r["si_sdr"],
+                         "" if t is None else round(t)])
+    return Table(f"Separation on {results['eval']['items']} held-out mixtures",
+                 ["model", "source", "SDR med", "SDR mean", "SIR med", "SIR mean", "SAR med", "SAR mean", "SI-SDR",
+                  "train CPU s"], rows, "BSS-eval v4 (1 s frames): median over items of the framewise median, and "
+                 "mean over all frames; dB, higher is better")
 
 
-def run_experiment(cfg: ExperimentConfig | None = None) -> dict:
-    """Train a separator per ``cfg.modes`` and compare them; see the module docstring."""
+def markdown(results: dict) -> str:
+    """The results table as Markdown (`earshot.report.table_markdown`)."""
+    from earshot.report import table_markdown
+
+    return table_markdown(table(results))
+
+
+def run(cfg: ExperimentConfig | None = None):
+    """Train a separator per ``cfg.modes`` and compare them; return the report `Section`."""
     from earshot.data.separation import SpeechMusicTask
+    from earshot.report import Clip, Figure, Section
+    from earshot.report.plots import training_curves
+    from earshot.experiments.testsets import require_corpus
 
     cfg = cfg or ExperimentConfig()
+    require_corpus(cfg.corpus)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     task = SpeechMusicTask(cfg.corpus, segment_frames=cfg.segment_frames, paired_items=cfg.paired_items,
@@ -172,9 +197,22 @@ def run_experiment(cfg: ExperimentConfig | None = None) -> dict:
         models[mode], seconds[mode], valid[mode] = train_mode(mode, cfg, out / mode)
     results = {"config": asdict(cfg), "train_seconds": seconds, "valid": valid,
                "eval": evaluate(models, task, cfg, out)}
-    (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    (out / "results.md").write_text(markdown(results))
-    return results
+    figures = [Figure("spectrograms", (out / "spectrograms.png").read_bytes())]
+    curves = training_curves(out)
+    section = Section("separation", "Semi-supervised source separation", intro=__doc__.split("\n\n")[1],
+                      tables=[table(results)], figures=figures + ([curves] if curves else []), results=results)
+    section.clips = [Clip(w.stem, w.relative_to(out).as_posix()) for w in sorted((out / "examples").glob("*.wav"))]
+    return section
 
 
-__all__ = ["ExperimentConfig", "evaluate", "markdown", "run_experiment", "score", "train_mode"]
+def run_experiment(cfg: ExperimentConfig | None = None) -> dict:
+    """:func:`run`, and write its outputs under ``cfg.out``; returns the results dict."""
+    from earshot.report import write_section
+
+    cfg = cfg or ExperimentConfig()
+    section = run(cfg)
+    write_section(section, cfg.out, title="earshot experiment separation")
+    return section.results
+
+
+__all__ = ["ExperimentConfig", "evaluate", "markdown", "run", "run_experiment", "score", "table", "train_mode"]

@@ -10,9 +10,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its confidence interval, e.g. over seeds: one table cell."""
+
+    mean: float
+    low: float
+    high: float
+
+    def to_json(self) -> dict[str, float]:
+        return {"mean": self.mean, "low": self.low, "high": self.high}
+
+
 @dataclass
 class Table:
-    """A table of results. ``rows`` hold numbers or strings; ``notes`` says what the columns mean."""
+    """A table of results. ``rows`` hold numbers, strings or `Interval`s; ``notes`` says what the
+    columns mean. `earshot.report.tables` renders it as Markdown, HTML cells and JSON."""
 
     title: str
     columns: list[str]
@@ -57,6 +70,9 @@ class Section:
 
     def to_json(self) -> dict[str, Any]:
         """Everything but the image bytes, for ``results.json``."""
+        from earshot.report.tables import table_json
+
         out = asdict(self)
+        out["tables"] = [table_json(t) for t in self.tables]
         out["figures"] = [{"title": f.title, "caption": f.caption} for f in self.figures]
         return out

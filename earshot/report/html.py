@@ -14,21 +14,9 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import earshot
 from earshot.report.document import Section
+from earshot.report.tables import format_cell, section_markdown
 
 TEMPLATES = Path(__file__).parent / "templates"
-
-
-def _fmt(value) -> str:
-    """Numbers to 3 significant decimals, everything else as text."""
-    if isinstance(value, bool) or value is None:
-        return "" if value is None else str(value)
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "n/a"
-        return f"{value:.3g}" if abs(value) < 1e-2 or abs(value) >= 1e4 else f"{value:.3f}".rstrip("0").rstrip(".")
-    return str(value)
 
 
 def _data_uri(png: bytes) -> str:
@@ -44,7 +32,7 @@ def write_report(sections: list[Section], out_dir, *, title: str = "earshot repo
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-    env.filters["fmt"] = _fmt
+    env.filters["fmt"] = format_cell
     env.filters["data_uri"] = _data_uri
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     html = env.get_template("report.html").render(
@@ -61,6 +49,21 @@ def write_report(sections: list[Section], out_dir, *, title: str = "earshot repo
     }
     _atomic_write(out_dir / "results.json", json.dumps(results, indent=2, default=_json_default))
     return _atomic_write(out_dir / "report.html", html)
+
+
+def write_section(section: Section, out_dir, *, title: str) -> str:
+    """Write one experiment's or evaluation's outputs under ``out_dir`` and return its Markdown.
+
+    The same four files for every command: ``results.md`` (the tables), ``metrics.json`` (the
+    section's raw ``results``), and ``report.html`` + ``results.json`` (the report).
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = section_markdown(section)
+    _atomic_write(out_dir / "results.md", text)
+    _atomic_write(out_dir / "metrics.json", json.dumps(section.results, indent=2, default=_json_default) + "\n")
+    write_report([section], out_dir, title=title)
+    return text
 
 
 def _json_default(value):

@@ -63,6 +63,28 @@ def curves(series: dict[str, list[tuple[int, float]]], *, title: str = "", ylabe
     return _png(fig)
 
 
+def training_curves(out):
+    """A `Figure` of the total training loss of every run under ``out`` (each ``metrics.csv``, named
+    by its folder), or None when there is none."""
+    import csv
+    from pathlib import Path
+
+    from earshot.report.document import Figure
+
+    series = {}
+    for path in sorted(Path(out).rglob("metrics.csv")):
+        with open(path) as f:
+            points = [(int(r["step"]), float(r["value"])) for r in csv.DictReader(f)
+                      if r["split"] == "train" and r["name"] == "loss"]
+        if points:
+            series[path.parent.name] = points
+    if not series:
+        return None
+    return Figure("training curves", curves(series, title="total training loss per run"),
+                  "The weighted sum of each run's loss terms on its training batches (log scale); runs with "
+                  "different losses are on different scales, so compare shapes, not heights.")
+
+
 def _png(fig) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from earshot.cli.evals.codec import baselines, evaluate, markdown, ours, write_examples
+from earshot.evals.codec import baselines, evaluate, markdown, ours, write_examples
 from earshot.models.codec import SoundStream
 
 

@@ -36,12 +36,12 @@ def test_denoising_experiment_writes_a_table(corpus, weights, tmp_path):
     out = tmp_path / "den"
     code = main(["experiment", "denoising", "--corpus", str(corpus), "--out", str(out), "--steps", "2",
                  "--batch-size", "2", "--losses", "l1+jnd", "--jnd-weights", str(weights), "--test-items", "2",
-                 "--test-seconds", "1.0", "--seconds", "0.5"])
+                 "--test-seconds", "1.0", "--seconds", "0.5", "--seeds", "1", "--metrics", "pesq,stoi,si_sdr,jnd"])
     assert code == 0
     results = json.loads((out / "metrics.json").read_text())
     assert (out / "report.html").exists()
-    assert results["variants"] == {"l1+jnd": {"l1": 1.0, "jnd": 0.03}}
-    rows = results["eval"]["rows"]
+    assert results["settings"]["variants"] == {"l1+jnd": {"l1": 1.0, "jnd": 0.03}}
+    rows = results["scores"]
     assert list(rows) == ["noisy input", "l1+jnd"]
     for row in rows.values():
         assert -0.5 <= row["pesq"] <= 4.7 and 0.0 <= row["stoi"] <= 1.0 or math.isnan(row["stoi"])

@@ -53,3 +53,27 @@ def test_quick_demo_report_in_a_browser(demo):
                                    await new Promise(r => setTimeout(r, 300)); return a.currentTime; }""")
         assert played > 0
         browser.close()
+
+
+def test_demo_with_a_data_folder_still_hands_the_corpus_to_every_stage(tmp_path):
+    """`earshot demo --data DIR` once passed ``--corpus None`` on: the corpus stage returned early."""
+    import math
+
+    import torch
+
+    from earshot.audio import save
+    from earshot.data.corpus import build_corpus
+    from earshot.demo.runner import DemoContext
+    from earshot.demo.stages import autoencoder_config, codec_config, jnd_config, separation_config, style_config
+    from earshot.demo.stages_basic import stage_corpus
+
+    root = tmp_path / "corpus"
+    build_corpus(root, minutes=0.04, seed=3, progress=False)
+    data = tmp_path / "mine"
+    t = torch.arange(8000) / 16000
+    save(data / "tone.wav", (0.2 * torch.sin(2 * math.pi * 440 * t))[None], 16000)
+    ctx = DemoContext(out=tmp_path / "demo", data=data, quick=True, corpus=root)
+    section = stage_corpus(ctx)
+    assert ctx.corpus == root and "1 files" in section.intro and section.tables[0].rows
+    for make in (autoencoder_config, codec_config, jnd_config, separation_config, style_config):
+        assert str(make(ctx, tmp_path / "x").corpus) == str(root), make.__name__

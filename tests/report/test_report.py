@@ -1,4 +1,4 @@
-"""The report writer, the demo runner and the markdown reader; the report opened in Chromium."""
+"""The report writer, the table renderer and the demo runner; the report opened in Chromium."""
 
 from __future__ import annotations
 
@@ -10,10 +10,9 @@ import pytest
 import torch
 from playwright.sync_api import sync_playwright
 
-from earshot.demo.command_stage import collect, markdown_tables
 from earshot.demo.runner import DemoContext, run_demo
 from earshot.errors import DataError
-from earshot.report import Figure, Section, Table, write_report
+from earshot.report import Figure, Interval, Section, Table, table_json, table_markdown, write_report, write_section
 from earshot.report.explain import loss_gradients
 from earshot.report.plots import spectrograms
 
@@ -78,34 +77,26 @@ def test_report_in_a_browser_has_every_section_figure_and_playable_audio(report)
         browser.close()
 
 
-def test_markdown_tables_are_read_back():
-    text = "intro\n\n| model | SNR ^ |\n|---|---:|\n| A | 7.5 |\n| B | n/a |\n\nmore\n| x |\n|---|\n| 1 |\n"
-    assert markdown_tables(text) == [(["model", "SNR ^"], [["A", "7.5"], ["B", "n/a"]]), (["x"], [["1"]])]
-
-
-def test_collect_turns_a_command_folder_into_a_section(tmp_path):
-    out = tmp_path / "stage"
-    (out / "audio").mkdir(parents=True)
-    (out / "results.md").write_text("| a | b |\n|---|---|\n| x | 2.5 |\n")
-    (out / "results.json").write_text('{"b": 2.5}')
-    (out / "curve.png").write_bytes(spectrograms([("t", tone())], SR))
-    from earshot.audio import save
-
-    save(out / "audio" / "x.wav", tone(), SR)
-    save(out / "examples" / "00-mixture.wav", tone(), SR)
-    for run, scale in (("A", 1.0), ("B", 2.0)):
-        (out / "runs" / run).mkdir(parents=True)
-        rows = "".join(f"{s},train,loss,{scale / s},0\n{s},train,lr,0.1,0\n" for s in (1, 2, 3))
-        (out / "runs" / run / "metrics.csv").write_text("step,split,name,value,time\n" + rows)
-    section = collect(out, tmp_path, "stage", "Stage", "intro")
-    assert section.tables[0].rows == [["x", 2.5]] and section.results == {"b": 2.5}
-    assert [f.title for f in section.figures] == ["curve", "training curves"]
-    assert [c.path for c in section.clips] == ["stage/audio/x.wav", "stage/examples/00-mixture.wav"]
+def test_one_renderer_gives_markdown_html_and_json_the_same_cells(tmp_path):
+    table = Table("scores", ["model", "PESQ", "n"], [["A", Interval(2.5, 2.25, 2.75), 3], ["B", float("nan"), 4],
+                                                   ["C", 1.0, 5]], "notes here")
+    text = table_markdown(table)
+    assert text.splitlines()[0] == "### scores" and "notes here" in text
+    assert "| A | 2.500 [2.250, 2.750] | 3 |" in text and "| B | n/a | 4 |" in text and "| C | 1.000 | 5 |" in text
+    data = table_json(table)
+    assert data["rows"][0][1] == {"mean": 2.5, "low": 2.25, "high": 2.75} and data["rows"][1][1] is None
+    section = Section("s", "S", intro="hello", tables=[table], results={"x": 1})
+    md = write_section(section, tmp_path, title="t")
+    assert md == (tmp_path / "results.md").read_text() and "| A | 2.500 [2.250, 2.750] | 3 |" in md
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"x": 1}
+    assert json.loads((tmp_path / "results.json").read_text())["sections"][0]["tables"][0] == data
+    html = (tmp_path / "report.html").read_text()
+    assert "<td>2.500 [2.250, 2.750]</td>" in html and "<td>n/a</td>" in html
 
 
 def test_training_curves_plot_each_run(tmp_path, monkeypatch):
     import earshot.report.plots as plots
-    from earshot.demo.command_stage import training_curves
+    from earshot.report.plots import training_curves
 
     seen = {}
     monkeypatch.setattr(plots, "curves", lambda series, **kw: seen.update(series) or b"png")
