@@ -25,7 +25,8 @@ from typing import Any
 
 from earshot.errors import ConfigError
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+NAME = r"[A-Za-z_][A-Za-z0-9_-]*"
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
 
 
 class Registry(MutableMapping):
@@ -33,11 +34,12 @@ class Registry(MutableMapping):
 
     A mapping: ``registry[name]`` is the entry as registered (a lazy entry stays a string);
     :meth:`load` gives the factory itself, importing a lazy entry's module on first use.
-    Iteration follows registration order; :meth:`names` is sorted.
+    Iteration follows registration order; :meth:`names` is sorted. Names must match the regular
+    expression ``pattern`` (default `NAME`: letters, digits, ``_`` and ``-``, not leading digit).
     """
 
-    def __init__(self, kind: str, entries: Mapping[str, Any] | None = None):
-        self.kind = kind
+    def __init__(self, kind: str, entries: Mapping[str, Any] | None = None, *, pattern: str = NAME):
+        self.kind, self.pattern = kind, re.compile(pattern)
         self._entries: dict[str, Any] = {}
         for name, target in (entries or {}).items():
             self.register(name, target)
@@ -65,10 +67,10 @@ class Registry(MutableMapping):
     def register(self, name: str, target: Any = None):
         """Add ``target`` under ``name``; without ``target``, a decorator that registers what it decorates.
 
-        Raises ConfigError for a name that is not an identifier (letters, digits, underscores).
+        Raises ConfigError for a name that does not match the registry's ``pattern``.
         """
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise ConfigError(f"invalid {self.kind} name {name!r}: use letters, digits and underscores")
+        if not isinstance(name, str) or not self.pattern.fullmatch(name):
+            raise ConfigError(f"invalid {self.kind} name {name!r}: it must match {self.pattern.pattern}")
         if target is None:
             def decorate(obj):
                 self._entries[name] = obj

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from earshot.errors import ConfigError
-from earshot.registry import Registry, lazy_exports
+from earshot.registry import IDENTIFIER, Registry, lazy_exports
 
 
 @pytest.fixture
@@ -42,9 +42,13 @@ def test_register_as_call_item_and_decorator():
     assert reg.load("twice") is twice and reg.load("neg")(3) == -3 and reg.names() == ["ident", "neg", "twice"]
     del reg["neg"]
     assert "neg" not in reg and reg.get("neg") is None
-    for bad in ("two words", "1st", "", None):
+    reg.register("style-ae", len)
+    for bad in ("two words", "1st", "", "-x", None):
         with pytest.raises(ConfigError, match="invalid widget name"):
             reg.register(bad, len)
+    strict = Registry("term", pattern=IDENTIFIER)
+    with pytest.raises(ConfigError, match=r"invalid term name 'a-b': it must match"):
+        strict.register("a-b", len)
 
 
 def test_errors_name_the_kind_the_known_entries_and_the_module(plugin):
