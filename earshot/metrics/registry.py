@@ -123,6 +123,10 @@ _ENTRIES = [
                "DAC multi-scale STFT distance (log + linear L1)", "Kumar et al. 2023 (DAC)"),
     MetricSpec("lsd", objective.log_spectral_distance, False, True, False,
                "log-spectral distance (log10 power RMS)", "Kuleshov et al. 2017"),
+    MetricSpec("visqol", "earshot.metrics.visqol:visqol_speech", True, False, True,
+               "ViSQOL v3 MOS-LQO, speech mode (16 kHz)", "Chinen et al. 2020; visqol-python", ("visqol",)),
+    MetricSpec("visqol_audio", "earshot.metrics.visqol:visqol_audio", True, False, True,
+               "ViSQOL v3 MOS-LQO, audio mode (48 kHz)", "Chinen et al. 2020; visqol-python", ("visqol",)),
     MetricSpec("jnd", "earshot.metrics.jnd:jnd_distance", False, False, True,
                "learned just-noticeable-difference distance", "Manocha et al. 2020 (DPAM)"),
 ]
