@@ -10,12 +10,13 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("demo", help="run every system end to end and write runs/demo/report.html")
     p.add_argument("--data", type=Path, help="your own audio folder for the evaluation clips (default: the corpus)")
     p.add_argument("--corpus", type=Path, help="corpus folder to use or build (default: next to --out)")
-    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="report folder (default runs/demo)")
+    p.add_argument("--out", type=Path, default=Path("runs/demo"), help="report folder")
     size = p.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="smallest budgets (a few minutes)")
     size.add_argument("--full", action="store_true", help="the papers' budgets (hours on a CPU)")
-    p.add_argument("--stages", help="comma-separated subset of stages to run (default: all)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--stages", nargs="+", metavar="STAGE",
+                   help="subset of stages to run, space-separated (default: all; the corpus always runs)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the corpus, the training runs and the evaluations")
     p.set_defaults(func=run)
 
 
@@ -27,7 +28,9 @@ def run(args) -> int:
 
     stages = STAGES
     if args.stages:
-        wanted = [s.strip() for s in args.stages.split(",")]
+        from earshot.cli.common import split_list
+
+        wanted = split_list(args.stages)
         unknown = sorted(set(wanted) - {s[0] for s in STAGES})
         if unknown:
             raise ConfigError(f"unknown stages {unknown}; choose from {', '.join(s[0] for s in STAGES)}")

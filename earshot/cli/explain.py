@@ -4,38 +4,48 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from earshot.audio import load
-from earshot.errors import ConfigError
+from earshot.cli.common import (add_device_option, add_writing_options, check_output, examples, resolve_device,
+                                say, split_list)
 
-DEFAULT_LOSSES = "l1,mrstft,mel"
+DEFAULT_LOSSES = ["l1", "mrstft", "mel"]
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("explain", help="draw each loss's gradient w.r.t. a degraded clip")
+    p = subparsers.add_parser(
+        "explain", help="draw each loss's gradient w.r.t. a degraded clip",
+        description="Draw, for each loss, the spectrogram of its gradient with respect to the degraded clip: "
+                    "where in time and frequency the loss would push a model. Both files are mixed to mono, "
+                    "resampled to --sample-rate and cut to the shorter length.",
+        epilog=examples("earshot explain clean.wav decoded.wav",
+                        "earshot explain clean.wav decoded.wav --losses l1 mrstft codec jnd --out explain.png"))
     p.add_argument("reference", type=Path, help="clean reference audio file")
     p.add_argument("degraded", type=Path, help="degraded audio file (same content)")
-    p.add_argument("--losses", default=DEFAULT_LOSSES,
-                   help=f"comma-separated loss names from the registry (default: {DEFAULT_LOSSES})")
-    p.add_argument("--sample-rate", type=int, default=16000, help="rate both files are resampled to")
-    p.add_argument("--out", type=Path, default=Path("explain.png"), help="PNG to write")
+    p.add_argument("--losses", nargs="+", default=DEFAULT_LOSSES, metavar="LOSS",
+                   help="loss names from the registry, space-separated")
+    p.add_argument("--sample-rate", type=int, default=16000, help="rate both files are resampled to (Hz)")
+    p.add_argument("-o", "--out", type=Path, default=Path("explain.png"), help="PNG file to write")
+    add_device_option(p)
+    add_writing_options(p)
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
+    from earshot.audio import load
     from earshot.losses.registry import build_loss
     from earshot.report.explain import gradient_heatmaps, loss_gradients
 
-    if args.out.exists():
-        raise ConfigError(f"{args.out} exists; choose another --out")
+    check_output(args.out, [args.reference, args.degraded], overwrite=args.overwrite)
+    device = resolve_device(args.device)
     ref, _ = load(args.reference, sample_rate=args.sample_rate, mono=True)
     deg, _ = load(args.degraded, sample_rate=args.sample_rate, mono=True)
     n = min(ref.shape[-1], deg.shape[-1])
     ref, deg = ref[None, :, :n], deg[None, :, :n]
-    names = [n.strip() for n in args.losses.split(",") if n.strip()]
-    losses = {name: build_loss(name, sample_rate=args.sample_rate) for name in names}
-    grads = loss_gradients(ref, deg, losses)
-    args.out.write_bytes(gradient_heatmaps(ref, deg, grads, args.sample_rate, title=args.degraded.name))
+    losses = {name: build_loss(name, sample_rate=args.sample_rate).to(device) for name in split_list(args.losses)}
+    grads = loss_gradients(ref.to(device), deg.to(device), losses)
     for g in grads:
-        print(f"{g.name:>12s}  loss {g.value:.4g}  |grad| peak {float(g.gradient.abs().max()):.3g}")
+        g.gradient = g.gradient.cpu()
+        say(args, f"{g.name:>12s}  loss {g.value:.4g}  |grad| peak {float(g.gradient.abs().max()):.3g}")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(gradient_heatmaps(ref, deg, grads, args.sample_rate, title=args.degraded.name))
     print(f"wrote {args.out}")
     return 0

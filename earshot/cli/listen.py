@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import secrets
 import sys
 from pathlib import Path
 
+from earshot.cli.common import EarshotParser, add_overwrite_option, examples
 from earshot.errors import ConfigError, EarshotError
 
 DEFAULT_DB = "listening.db"
@@ -25,43 +25,46 @@ def register(subparsers) -> None:
     sub = parser.add_subparsers(dest="listen_command", metavar="COMMAND")
     parser.set_defaults(func=lambda args: parser.print_help() or 0)
 
-    p = sub.add_parser("serve", help="serve experiments in the browser")
-    p.add_argument("experiments", nargs="+", type=Path, metavar="EXPERIMENT.yaml")
+    p = sub.add_parser("serve", help="serve experiments in the browser",
+                       epilog=examples("earshot listen serve configs/listening/mushra-codecs.yaml --db results.db",
+                                       "earshot listen serve a.yaml b.yaml --db postgresql://user@host/db --port 8080"))
+    p.add_argument("experiments", nargs="+", type=Path, metavar="EXPERIMENT.yaml", help="experiment definitions")
     p.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file or database URL (default {DEFAULT_DB})")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on")
     p.add_argument("--admin-token", default=os.environ.get("EARSHOT_ADMIN_TOKEN"),
                    help="admin token (default: $EARSHOT_ADMIN_TOKEN or a fresh random one)")
     p.add_argument("--public-url", help="base URL participants use, for the printed links")
-    p.add_argument("--max-body-bytes", type=int, default=16384)
+    p.add_argument("--max-body-bytes", type=int, default=16384, help="largest request body accepted")
     p.set_defaults(func=serve)
 
     p = sub.add_parser("prepare", help="make an experiment's stimuli: JND level ladders, MUSHRA/A-B items, MUSHRA anchors")
-    p.add_argument("experiment", type=Path, metavar="EXPERIMENT.yaml")
-    p.add_argument("--overwrite", action="store_true", help="replace generated files that exist")
+    p.add_argument("experiment", type=Path, metavar="EXPERIMENT.yaml", help="experiment definition")
+    add_overwrite_option(p)
     p.set_defaults(func=prepare)
 
     p = sub.add_parser("status", help="participants and answers per experiment in a database")
-    p.add_argument("db", metavar="DB")
+    p.add_argument("db", metavar="DB", help="SQLite file or database URL")
     p.set_defaults(func=status)
 
     p = sub.add_parser("export", help="export judgments (jnd) or answers with summaries (csv)")
-    p.add_argument("db", metavar="DB")
-    p.add_argument("--experiment", required=True)
-    p.add_argument("--format", choices=("jnd", "csv"), required=True)
+    p.add_argument("db", metavar="DB", help="SQLite file or database URL")
+    p.add_argument("--experiment", required=True, help="experiment name")
+    p.add_argument("--format", choices=("jnd", "csv"), required=True,
+                   help="jnd: judgment list for training (JSONL); csv: answers plus a summary CSV")
     p.add_argument("--out", type=Path, help="output file (default EXPERIMENT.jsonl / EXPERIMENT.csv)")
     p.add_argument("--per-judgment", action="store_true", help="jnd: one line per answer, not per pair")
     p.add_argument("--include-flagged", action="store_true",
                    help="jnd: keep participants and sequences that failed catch trials")
-    p.add_argument("--overwrite", action="store_true")
+    add_overwrite_option(p)
     p.set_defaults(func=export_cmd)
 
     p = sub.add_parser("loadtest", help="simulate concurrent participants against a fresh server")
     p.add_argument("experiment", type=Path, nargs="?", metavar="EXPERIMENT.yaml",
                    help="experiment to load (default: a synthetic A/B test)")
     p.add_argument("--db", default=None, help="database URL or SQLite file (default: a temporary SQLite file)")
-    p.add_argument("--participants", type=int, default=50)
-    p.add_argument("--answers", type=int, default=2000)
+    p.add_argument("--participants", type=int, default=50, help="simulated participants")
+    p.add_argument("--answers", type=int, default=2000, help="answers in all")
     p.set_defaults(func=loadtest)
 
 
@@ -161,7 +164,7 @@ def loadtest(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     """``python -m earshot.cli.listen ...`` = ``earshot listen ...`` without importing the other
     command groups (so a server starts without loading torch)."""
-    parser = argparse.ArgumentParser(prog="earshot")
+    parser = EarshotParser(prog="earshot")
     register(parser.add_subparsers(dest="command"))
     args = parser.parse_args(["listen", *(sys.argv[1:] if argv is None else argv)])
     try:

@@ -3,48 +3,66 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 
 def register(subparsers) -> None:
+    from earshot.cli.common import add_writing_options, examples
+
     p = subparsers.add_parser("pairs", help="make training pairs (real-codec pairs or JND judgments) into shards")
     sub = p.add_subparsers(dest="pairs_command", metavar="ACTION", required=True)
-    make = sub.add_parser("make", help="write pairs to shards in OUT")
+    make = sub.add_parser(
+        "make", help="write pairs to shards in OUT",
+        description="Write (clean, processed) pairs drawn from a corpus or a folder of audio into shards: "
+                    "--kind codec codes excerpts with the real MP3/Opus encoders at bitrates drawn from "
+                    "--strength; --kind jnd walks DPAM-style perturbation ladders judged by the simulated "
+                    "listener.",
+        epilog=examples("earshot pairs make pairs/ --source corpus/ --count 2000 --codecs mp3 opus",
+                        "earshot pairs make jnd-pairs/ --kind jnd --source corpus/ --count 200"))
     make.add_argument("output", help="output folder (index.json + shards)")
     make.add_argument("--kind", choices=("codec", "jnd"), default="codec",
                       help="codec: (clean, MP3/Opus-coded) pairs; jnd: simulated-listener JND pairs (DPAM walks)")
     make.add_argument("--source", required=True, help="corpus folder (with manifest.json) or any folder of audio")
     make.add_argument("--count", type=int, default=1000, help="codec: number of pairs; jnd: number of walks")
-    make.add_argument("--codecs", default="mp3,opus", help="codec: comma-separated codecs (mp3, opus)")
+    make.add_argument("--codecs", nargs="+", default=["mp3", "opus"], metavar="CODEC",
+                      help="codec: codecs to draw from, space-separated (mp3, opus)")
     make.add_argument("--strength", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
-                      help="codec: strength range (bitrate from high to low); default 0 1")
-    make.add_argument("--segment-seconds", type=float, default=1.0)
-    make.add_argument("--sample-rate", type=int, default=16000)
-    make.add_argument("--seed", type=int, default=0)
+                      help="codec: strength range (bitrate from high to low)")
+    make.add_argument("--segment-seconds", type=float, default=1.0, help="length of each excerpt in seconds")
+    make.add_argument("--sample-rate", type=int, default=16000, help="sample rate of the pairs (Hz)")
+    make.add_argument("--seed", type=int, default=0, help="seed of every draw")
     make.add_argument("--split", default="train", choices=("train", "valid", "test"), help="corpus split")
-    make.add_argument("--corpus-kind", default=None, help="corpus kinds, comma-separated (speech,music,noise)")
+    make.add_argument("--corpus-kind", nargs="+", default=None, metavar="KIND",
+                      help="corpus kinds, space-separated: speech music noise (default: all; jnd: speech)")
     make.add_argument("--shard-size", type=int, default=256, help="codec: pairs per shard")
-    make.add_argument("--overwrite", action="store_true", help="codec: replace an existing pairs folder")
+    add_writing_options(make)
     make.set_defaults(func=_make)
     info = sub.add_parser("info", help="summarise a codec pairs folder")
-    info.add_argument("folder")
+    info.add_argument("folder", help="pairs folder written by 'earshot pairs make'")
     info.set_defaults(func=_info)
 
 
 def _make(args) -> int:
-    kinds = args.corpus_kind.split(",") if args.corpus_kind else None
+    from earshot.cli.common import show_progress, split_list
+    from earshot.errors import ConfigError
+
+    kinds = split_list(args.corpus_kind) or None
     if args.kind == "jnd":
+        if Path(args.output).exists() and any(Path(args.output).iterdir()) and not args.overwrite:
+            raise ConfigError(f"{args.output} exists and is not empty; pass --overwrite or choose another folder")
         make_jnd_pairs = _jnd_entry_point()
         path = make_jnd_pairs(args.output, source=args.source, split=args.split, kinds=tuple(kinds or ("speech",)),
                               n_walks=args.count, seconds=args.segment_seconds, sample_rate=args.sample_rate,
-                              seed=args.seed, progress=True)
+                              seed=args.seed, progress=show_progress(args))
     else:
         from earshot.data.pairs import make_codec_pairs
 
         path = make_codec_pairs(args.output, source=args.source, count=args.count,
-                                codecs=tuple(c.strip() for c in args.codecs.split(",") if c.strip()),
+                                codecs=tuple(split_list(args.codecs)),
                                 strength=tuple(args.strength), segment_seconds=args.segment_seconds,
                                 sample_rate=args.sample_rate, seed=args.seed, kind=kinds, split=args.split,
-                                shard_size=args.shard_size, overwrite=args.overwrite)
+                                shard_size=args.shard_size, overwrite=args.overwrite,
+                                progress=show_progress(args))
     print(f"wrote {path}", file=sys.stderr)
     return 0
 

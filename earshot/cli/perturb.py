@@ -9,22 +9,29 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
+    from earshot.cli.common import add_writing_options, examples
     from earshot.data.perturb import PERTURBATIONS
 
-    p = subparsers.add_parser("perturb", help="apply a perturbation (noise, reverb, codec, ...) to audio files",
-                              description="Perturb IN (a file or a folder, recursive) into OUT. Parameters are "
-                              "drawn per file from --seed and the file's relative path, and saved beside the "
-                              "output (OUT.json for a file, OUT/params.jsonl for a folder). Unreadable files "
-                              "are skipped and reported (exit status 1); inputs are never written over.")
+    p = subparsers.add_parser(
+        "perturb", help="apply a perturbation (noise, reverb, codec, ...) to audio files",
+        description="Perturb INPUT (a file, or a folder searched recursively) into OUTPUT (a file, or a folder "
+                    "mirroring the input's). Parameters are drawn per file from --seed and the file's relative "
+                    "path, and saved beside the output (OUTPUT.json for a file, OUTPUT/params.jsonl for a "
+                    "folder). Unreadable files are skipped, said once, and the exit status is 1; inputs are "
+                    "never written over.",
+        epilog=examples("earshot perturb clean.wav noisy.wav --type pink --strength 0.6",
+                        "earshot perturb clean/ coded/ --type mp3 --strength 0.8 --seed 1",
+                        "earshot perturb clean/ babble/ --type babble --corpus corpus/"))
     p.add_argument("input", help="audio file or folder")
     p.add_argument("output", help="output file (for a file) or folder (for a folder)")
     p.add_argument("--type", required=True, choices=sorted(PERTURBATIONS), help="perturbation type")
-    p.add_argument("--strength", type=float, default=0.5, help="0 (barely audible) .. 1 (severe); default 0.5")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--strength", type=float, default=0.5, help="0 (barely audible) .. 1 (severe)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the per-file parameter draws")
     p.add_argument("--sample-rate", type=int, default=None, help="resample to this rate first (default: keep)")
-    p.add_argument("--corpus", default=None, help="corpus folder for babble/environment noise sources")
-    p.add_argument("--min-seconds", type=float, default=0.01, help="skip files shorter than this (default 0.01)")
-    p.add_argument("--overwrite", action="store_true", help="replace existing OUTPUT files (never inputs)")
+    p.add_argument("--corpus", default=None,
+                   help="corpus folder for babble/environment noise sources (default: $EARSHOT_CORPUS or ./corpus)")
+    p.add_argument("--min-seconds", type=float, default=0.01, help="skip files shorter than this")
+    add_writing_options(p)
     p.set_defaults(func=_perturb)
 
 
@@ -32,7 +39,7 @@ def _perturb(args) -> int:
     import numpy as np
 
     from earshot.audio.io import load, save
-    from earshot.cli.common import refuse_overwrite_input, run_batch
+    from earshot.cli.common import refuse_overwrite_input, run_batch, show_progress
     from earshot.data.datasets import find_audio
     from earshot.data.perturb import get_perturbation
     from earshot.errors import AudioFileError, ConfigError
@@ -63,7 +70,7 @@ def _perturb(args) -> int:
         save(out, processed, rate, overwrite=args.overwrite)
         return {"input": str(inp), "output": str(out), "sample_rate": rate, "params": params}
 
-    result = run_batch(list(outputs), work, desc=f"perturb {args.type}")
+    result = run_batch(list(outputs), work, desc=f"perturb {args.type}", progress=show_progress(args))
     if src.is_dir():
         dst.mkdir(parents=True, exist_ok=True)
         (dst / "params.jsonl").write_text("".join(json.dumps(r, sort_keys=True) + "\n" for r in result.done))

@@ -12,10 +12,10 @@ def register(subparsers) -> None:
     sub = p.add_subparsers(dest="weights_command", metavar="ACTION")
     sub.add_parser("list", help="names, sizes and sample rates").set_defaults(func=run_list)
     info = sub.add_parser("info", help="print a manifest")
-    info.add_argument("name")
+    info.add_argument("name", help="weights name (see 'earshot weights list') or a manifest .json path")
     info.set_defaults(func=run_info)
     verify = sub.add_parser("verify", help="check sha256 of each (or the named) weights")
-    verify.add_argument("names", nargs="*")
+    verify.add_argument("names", nargs="*", metavar="NAME", help="weights to check (default: all)")
     verify.set_defaults(func=run_verify)
     p.set_defaults(func=lambda args: p.print_help() or 0)
 

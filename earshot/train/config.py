@@ -115,11 +115,45 @@ def to_dict(obj: Any) -> Any:
 
 
 def default_configs_dir() -> Path:
-    """``$EARSHOT_CONFIGS`` or the repository's ``configs/`` folder."""
+    """Where the recipe configs live: ``$EARSHOT_CONFIGS`` if set, else the package's ``earshot/configs``.
+
+    ``earshot/configs`` is inside the installed package (a wheel ships it); in a source checkout
+    it is a link to the repository's ``configs/`` folder.
+    """
     env = os.environ.get("EARSHOT_CONFIGS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parents[2] / "configs"
+    return Path(__file__).resolve().parents[1] / "configs"
+
+
+def find_config(name_or_path: str | Path, configs_dir: str | Path | None = None) -> Path:
+    """A config file given by path (``configs/codec-16k.yaml``) or by name (``codec-16k``).
+
+    An existing file wins; otherwise ``NAME`` or ``NAME.yaml`` is looked up in ``configs_dir``
+    (default :func:`default_configs_dir`), sub-folders included (``listening/mushra-codecs``).
+    A path that names a shipped config (``configs/codec-16k.yaml`` from outside the checkout)
+    also finds it by its name. Raises ConfigError listing the shipped names when nothing matches.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    root = Path(configs_dir) if configs_dir is not None else default_configs_dir()
+    stem = path.with_suffix("") if path.suffix in (".yaml", ".yml") else path
+    parts = stem.parts[1:] if stem.parts[:1] == ("configs",) else stem.parts
+    for candidate in (root.joinpath(*parts).with_suffix(".yaml"), root / f"{stem.name}.yaml"):
+        if parts and candidate.is_file():
+            return candidate
+    names = ", ".join(shipped_configs(root)) or "none"
+    raise ConfigError(f"config file {name_or_path} does not exist and is not a shipped config name "
+                      f"(in {root}: {names})")
+
+
+def shipped_configs(configs_dir: str | Path | None = None) -> list[str]:
+    """Names of the YAML configs in ``configs_dir`` (default :func:`default_configs_dir`), e.g. ``codec-16k``."""
+    root = Path(configs_dir) if configs_dir is not None else default_configs_dir()
+    if not root.is_dir():
+        return []
+    return sorted(str(p.relative_to(root).with_suffix("")) for p in root.rglob("*.yaml"))
 
 
 def read_yaml(path: str | Path) -> dict:
@@ -159,7 +193,7 @@ def build_config(
     overlay = configs_dir / f"{recipe_name}.yaml"
     if overlay.is_file():
         layers.append((str(overlay), read_yaml(overlay)))
-    layers += [(str(f), read_yaml(f)) for f in files]
+    layers += [(str(f), read_yaml(find_config(f, configs_dir))) for f in files]
     for source, data in layers:
         train = merge(train, data.get("train") or {}, prefix="train", source=source)
         recipe = merge(recipe, data.get("recipe") or {}, prefix="recipe", source=source)
