@@ -6,10 +6,18 @@ optimiser, scheduler and precision states, every process's RNG states, the data 
 and the last validation metrics. A process killed at any moment (even ``kill -9`` in the
 middle of a save) leaves only complete checkpoints under their final names; a leftover
 ``.tmp`` file is ignored and removed by the next save.
+
+Each checkpoint has a sidecar ``step-00001000.pt.sha256`` holding the sha256 of its bytes,
+written (atomically) before the checkpoint is renamed into place. Loading checks it: a
+checkpoint whose bytes changed is refused, and :func:`latest_checkpoint` falls back to the
+previous good one with a warning. A checkpoint without a sidecar (an older run) loads with a
+warning.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import os
 import random
@@ -50,15 +58,35 @@ def _list(folder: Path) -> list[tuple[int, Path]]:
     return sorted(found)
 
 
+def checksum_path(path: str | Path) -> Path:
+    """The sidecar holding the sha256 of checkpoint ``path``."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
 def save_checkpoint(state: dict, path: str | Path, *, keep_last: int | None = None) -> Path:
-    """Write ``state`` to ``path`` atomically; then keep only the newest ``keep_last`` of the run."""
+    """Write ``state`` to ``path`` atomically, with its checksum sidecar; then keep only the
+    newest ``keep_last`` checkpoints of the run."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in path.parent.glob(".*.tmp"):
         stale.unlink(missing_ok=True)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    _write_atomic(checksum_path(path), f"{hashlib.sha256(data).hexdigest()}  {path.name}\n".encode())
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
-        torch.save(state, f)
+        f.write(data)
         f.flush()
         os.fsync(f.fileno())
     delay = float(os.environ.get(DELAY_ENV, "0") or 0)
@@ -70,13 +98,38 @@ def save_checkpoint(state: dict, path: str | Path, *, keep_last: int | None = No
     if keep_last:
         for _, old in _list(path.parent)[:-keep_last]:
             old.unlink(missing_ok=True)
+            checksum_path(old).unlink(missing_ok=True)
     return path
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint written by :func:`save_checkpoint` (weights_only: no arbitrary code)."""
+def verify_checkpoint(path: str | Path) -> bytes:
+    """The bytes of checkpoint ``path`` after checking them against its sha256 sidecar.
+
+    Raises ConfigError if they differ; warns (and returns the bytes) if there is no sidecar.
+    """
+    path = Path(path)
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the checkpoint: {exc}") from exc
+    sidecar = checksum_path(path)
+    if not sidecar.is_file():
+        log.warning("%s has no checksum file %s (an older checkpoint?): loading it unverified", path, sidecar.name)
+        return data
+    expected = sidecar.read_text().split()[0] if sidecar.read_text().strip() else ""
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ConfigError(f"{path}: checksum mismatch (sha256 {actual}, {sidecar.name} says {expected or 'nothing'}): "
+                          "the file is corrupt")
+    return data
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint written by :func:`save_checkpoint`, verified against its checksum
+    (weights_only: no arbitrary code)."""
+    data = verify_checkpoint(path)
+    try:
+        return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated or foreign files surface as many exception types
         raise ConfigError(f"{path}: not a loadable checkpoint: {exc}") from exc
 
@@ -87,7 +140,7 @@ def latest_checkpoint(run_dir: str | Path) -> tuple[Path, dict] | None:
         try:
             return path, load_checkpoint(path)
         except ConfigError as exc:
-            log.warning("skipping unreadable checkpoint: %s", exc)
+            log.warning("skipping a bad checkpoint, trying the previous one: %s", exc)
     return None
 
 

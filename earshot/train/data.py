@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import random
+import signal
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -69,13 +70,24 @@ class ResumableSampler(Sampler[int]):
         return self.num_samples - self.start
 
 
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
 class _WorkerInit:
-    """Seeds torch, numpy and random in a worker from (base seed, worker id) (picklable)."""
+    """Seeds torch, numpy and random in a worker from (base seed, worker id) (picklable).
+
+    Workers ignore SIGINT and SIGTERM: a scheduler that preempts a job signals its whole
+    process group, and the main process, which handles the signal by saving a checkpoint,
+    still needs its workers until it shuts them down (they also exit if the main process dies).
+    """
 
     def __init__(self, base: int):
         self.base = base
 
     def __call__(self, worker_id: int) -> None:
+        for sig in _STOP_SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
         seed = mix_seed(self.base, worker_id)
         torch.manual_seed(seed)
         np.random.seed(seed % 2**32)
@@ -112,6 +124,12 @@ class BatchStream:
     def position(self) -> tuple[int, int]:
         return (self.epoch, self.taken)
 
+    @position.setter
+    def position(self, value: tuple[int, int]) -> None:
+        """Move to ``(epoch, batches taken)``; loading restarts there at the next batch."""
+        self.epoch, self.taken = value
+        self._it = None
+
     def _start(self) -> None:
         if hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(self.epoch)
@@ -122,7 +140,16 @@ class BatchStream:
             worker_init_fn=_WorkerInit(mix_seed(self.seed, self.rank, self.epoch)) if self.num_workers else None,
             generator=torch.Generator().manual_seed(mix_seed(self.seed, self.rank, self.epoch, 1)),
         )
-        self._it = iter(loader)
+        # workers are started with the stop signals blocked (they inherit the mask, then ignore
+        # them): no window in which a signal to the process group kills a worker being born
+        blocked = self.num_workers > 0 and hasattr(signal, "pthread_sigmask")
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+        try:
+            self._it = iter(loader)
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
     def __next__(self) -> Any:
         if self.taken >= self.batches_per_epoch:

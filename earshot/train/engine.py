@@ -12,7 +12,6 @@ A resumed run continues exactly: models, optimisers, schedules, EMA, RNG states,
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import datetime as _dt
 import logging
@@ -36,6 +35,7 @@ from earshot.train.evaluate import Validator
 from earshot.train.logging import RunLogger
 from earshot.train.optim import EMA, default_optimizers, make_scheduler
 from earshot.train.recipe import Recipe, StepContext, get_recipe
+from earshot.train.state import TrainState
 from earshot.train.steps import StepRunner
 
 log = logging.getLogger("earshot.train")
@@ -126,7 +126,7 @@ class Trainer:
         fabric.barrier()
         return run_dir, state
 
-    def _build(self, fabric, recipe: Recipe):
+    def _build(self, fabric, recipe: Recipe) -> TrainState:
         torch.manual_seed(self.train.seed)
         raw = recipe.build_models()
         if not isinstance(raw, dict) or not raw or not all(isinstance(m, nn.Module) for m in raw.values()):
@@ -137,18 +137,23 @@ class Trainer:
         ema = EMA(raw[main], self.train.ema_decay) if self.train.ema_decay > 0 else None
         if ema is not None:
             ema.module.to(fabric.device)
-        wrapped = {}
-        for key, module in raw.items():
-            if not any(p.requires_grad for p in module.parameters()):
-                wrapped[key] = fabric.to_device(module)  # frozen: nothing for DDP to synchronise
-                continue
-            wrapped[key] = fabric.setup_module(module)
-            for method in getattr(recipe, "forward_methods", {}).get(key, ()):
-                wrapped[key].mark_forward_method(method)
+        wrapped = {key: self._wrap(fabric, recipe, key, module) for key, module in raw.items()}
         optimizers = recipe.configure_optimizers(raw) or default_optimizers(raw, self.train)
         schedulers = {k: make_scheduler(o, self.train) for k, o in optimizers.items()}
         fabric_opts = {k: fabric.setup_optimizers(o) for k, o in optimizers.items()}
-        return raw, wrapped, main, ema, optimizers, fabric_opts, schedulers
+        meta = {"recipe_name": self.cfg.recipe_name, "config": self.cfg.to_dict()}
+        return TrainState(fabric, raw, wrapped, main, optimizers, fabric_opts, schedulers, ema, meta=meta)
+
+    def _wrap(self, fabric, recipe: Recipe, key: str, module: nn.Module) -> nn.Module:
+        """Fabric's wrapper (DDP, precision) around a trained module, compiled if ``train.compile``."""
+        if not any(p.requires_grad for p in module.parameters()):
+            return fabric.to_device(module)  # frozen: nothing for DDP to synchronise
+        if self.train.compile:
+            module = torch.compile(module)  # Fabric unwraps it, sets up the plain module, compiles that
+        wrapped = fabric.setup_module(module)
+        for method in getattr(recipe, "forward_methods", {}).get(key, ()):
+            wrapped.mark_forward_method(method)
+        return wrapped
 
     def _install_signals(self) -> dict:
         def handler(signum, frame):
@@ -172,52 +177,50 @@ class Trainer:
         fabric.launch()
         workers = auto_workers(self.train.num_workers, fabric.device.type, int(os.environ.get("LOCAL_WORLD_SIZE", 1)))
         self.train = dataclasses.replace(self.train, num_workers=workers)
-        run_dir, state = self._setup_run_dir(fabric)
+        run_dir, saved = self._setup_run_dir(fabric)
         recipe = self.recipe_cls(self.cfg.recipe, self.train, run_dir)
-        raw, wrapped, main, ema, optimizers, fabric_opts, schedulers = self._build(fabric, recipe)
+        state = self._build(fabric, recipe)
         train_set, valid_set = recipe.datasets()
         collate = recipe.collate if callable(getattr(recipe, "collate", None)) else None
-        step, position, metrics = 0, (0, 0), {}
-        if state is not None:
-            step, position, metrics = self._restore(fabric, state, raw, ema, optimizers, schedulers)
-        stream = BatchStream(
+        state.stream = BatchStream(
             train_set, batch_size=self.train.batch_size, seed=self.train.seed, rank=fabric.global_rank,
-            world_size=fabric.world_size, num_workers=self.train.num_workers, collate=collate,
-            pin_memory=fabric.device.type == "cuda", position=position,
+            world_size=fabric.world_size, num_workers=workers, collate=collate,
+            pin_memory=fabric.device.type == "cuda",
         )
-        if state is None:
+        state.runner = StepRunner(fabric, recipe, self.train, state.wrapped, state.main, state.fabric_optimizers,
+                                  state.schedulers, state.ema, state.stream)
+        if saved is None:
             torch.manual_seed(mix_seed(self.train.seed, fabric.global_rank, 1))
-        logger = RunLogger(run_dir, enabled=fabric.is_global_zero, tensorboard=self.train.tensorboard)
+        else:
+            state.load_state_dict(saved)
+        logger = RunLogger(run_dir, enabled=fabric.is_global_zero, tensorboard=self.train.tensorboard,
+                           resume_step=state.step if saved is not None else None)
         validator = Validator(fabric, recipe, self.train, valid_set, collate, logger)
-        runner = StepRunner(fabric, recipe, self.train, wrapped, main, fabric_opts, schedulers, ema, stream)
-        if state is not None:
-            runner.load_state_dict(state.get("runner") or {})
         old_handlers = self._install_signals()
-        result = FitResult(run_dir, step, metrics=metrics)
+        result = FitResult(run_dir, state.step, metrics=state.metrics)
         try:
-            result = self._loop(fabric, runner, validator, logger, raw, ema, optimizers, schedulers,
-                                run_dir, step, metrics, stop_after)
-            result.models, result.ema = raw, ema.module if ema is not None else None
+            result = self._loop(state, validator, logger, run_dir, stop_after)
+            result.models, result.ema = state.models, state.ema.module if state.ema is not None else None
         finally:
             for sig, h in old_handlers.items():
                 signal.signal(sig, h)
             logger.close()
-            stream.close()
+            state.stream.close()
         return result
 
-    def _loop(self, fabric, runner, validator, logger, raw, ema, optimizers, schedulers,
-              run_dir, step, metrics, stop_after) -> FitResult:
-        t = self.train
+    def _loop(self, state: TrainState, validator, logger, run_dir: Path, stop_after: int | None) -> FitResult:
+        t, fabric, runner = self.train, state.fabric, state.runner
         from tqdm import tqdm
 
-        bar = tqdm(total=t.steps, initial=step, unit="step", file=sys.stderr, dynamic_ncols=True,
+        bar = tqdm(total=t.steps, initial=state.step, unit="step", file=sys.stderr, dynamic_ncols=True,
                    disable=not (t.progress and fabric.is_global_zero), desc=self.cfg.recipe_name)
         saved_at, path = None, None
         deadline = time.monotonic() + 60.0 * t.max_minutes if t.max_minutes > 0 else None
         try:
-            while step < t.steps:
-                runner.run_step(step)
-                step += 1
+            while state.step < t.steps:
+                runner.run_step(state.step)
+                state.step += 1
+                step = state.step
                 bar.update(1)
                 stop, out_of_time = self._agree_stop(fabric, deadline)
                 end = step == t.steps or out_of_time  # the normal end: validate and checkpoint
@@ -227,25 +230,26 @@ class Trainer:
                     bar.set_postfix({k: f"{v:.4g}" for k, v in values.items() if k != "lr"}, refresh=False)
                 last = end or (stop_after is not None and step >= stop_after)
                 if (t.val_every and step % t.val_every == 0) or end:
-                    metrics = validator.run(step, runner.eval_models(raw, ema)) or metrics
+                    state.metrics = validator.run(step, state.eval_models()) or state.metrics
                 elif t.examples_every and step % t.examples_every == 0:
-                    validator.examples(step, runner.eval_models(raw, ema))
+                    validator.examples(step, state.eval_models())
                 if last or stop or (t.ckpt_every and step % t.ckpt_every == 0):
-                    path = self._save(fabric, run_dir, step, raw, ema, optimizers, schedulers, runner, metrics)
+                    path = self._save(state, run_dir)
                     saved_at = step
                 if last or stop:
                     break
         finally:
             bar.close()
+        step = state.step
         interrupted = self._stop is not None
+        timed_out = not interrupted and step < t.steps and deadline is not None and stop_after is None
         if interrupted:
             log.warning("stopped at step %d; checkpoint %s; continue with: earshot train --resume %s",
                         step, path, run_dir)
-        elif step < t.steps and deadline is not None and stop_after is None:
+        elif timed_out:
             log.warning("train.max_minutes=%g reached at step %d of %d: stopped before the LR schedule's end",
                         t.max_minutes, step, t.steps)
-        timed_out = not interrupted and step < t.steps and deadline is not None and stop_after is None
-        return FitResult(run_dir, step, interrupted, self._stop, path if saved_at == step else None, metrics,
+        return FitResult(run_dir, step, interrupted, self._stop, path if saved_at == step else None, state.metrics,
                          timed_out=timed_out)
 
     def _agree_stop(self, fabric, deadline: float | None) -> tuple[bool, bool]:
@@ -260,60 +264,15 @@ class Trainer:
         return bool(flags[0]), bool(flags[1])
 
     # ---------------------------------------------------------------- state
-    def _save(self, fabric, run_dir, step, raw, ema, optimizers, schedulers, runner, metrics) -> Path:
-        rng = ckpt.rng_state()
-        if fabric.world_size > 1:
-            rngs: list = [None] * fabric.world_size
-            torch.distributed.all_gather_object(rngs, rng)
-        else:
-            rngs = [rng]
-        path = ckpt.checkpoint_path(run_dir, step)
+    def _save(self, state: TrainState, run_dir: Path) -> Path:
+        """Write the checkpoint of ``state`` (every process takes part; the first one writes)."""
+        fabric = state.fabric
+        saved = state.state_dict()
+        path = ckpt.checkpoint_path(run_dir, state.step)
         if fabric.is_global_zero:
-            epoch, taken = runner.stream.position
-            state = {
-                "format": "earshot-checkpoint/1", "step": step, "recipe_name": self.cfg.recipe_name,
-                "config": self.cfg.to_dict(),
-                "models": {k: m.state_dict() for k, m in raw.items()},
-                "ema": ema.state_dict() if ema is not None else None,
-                "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
-                "schedulers": {k: s.state_dict() for k, s in schedulers.items()},
-                "precision": fabric.strategy.precision.state_dict(),
-                "data": {"epoch": epoch, "taken": taken}, "rng": rngs, "world_size": fabric.world_size,
-                "metrics": {k: float(v) for k, v in metrics.items()}
-            }
-            ckpt.save_checkpoint(state, path, keep_last=self.train.keep_last)
+            ckpt.save_checkpoint(saved, path, keep_last=self.train.keep_last)
         fabric.barrier()
         return path
-
-    def _restore(self, fabric, state, raw, ema, optimizers, schedulers):
-        for key, module in raw.items():
-            module.load_state_dict(state["models"][key])
-        if ema is not None:
-            if state.get("ema") is None:
-                log.warning("the checkpoint has no EMA weights; starting the EMA from the model")
-                ema.module.load_state_dict(raw["generator" if "generator" in raw else "model"].state_dict())
-            else:
-                ema.load_state_dict(state["ema"])
-        # The LR schedule follows the (possibly changed) config: loading writes the saved lambdas'
-        # attributes into ours and restores the saved base LRs, so keep copies of the planned ones.
-        planned = {k: ([copy.copy(f) for f in s.lr_lambdas], list(s.base_lrs)) for k, s in schedulers.items()}
-        for key, opt in optimizers.items():
-            opt.load_state_dict(state["optimizers"][key])
-        for key, sched in schedulers.items():
-            sched.load_state_dict(state["schedulers"][key])
-            sched.lr_lambdas, sched.base_lrs = planned[key]
-            for group, base, factor in zip(sched.optimizer.param_groups, sched.base_lrs, sched.lr_lambdas):
-                group["lr"] = base * factor(sched.last_epoch)
-        if state.get("precision"):
-            fabric.strategy.precision.load_state_dict(state["precision"])
-        rngs = state["rng"]
-        if len(rngs) != fabric.world_size:
-            log.warning("checkpoint from %d processes resumed on %d: data order and RNG streams change",
-                        len(rngs), fabric.world_size)
-        ckpt.set_rng_state(rngs[fabric.global_rank % len(rngs)])
-        data = state["data"]
-        position = (data["epoch"], data["taken"]) if len(rngs) == fabric.world_size else (data["epoch"] + 1, 0)
-        return state["step"], position, dict(state.get("metrics", {}))
 
 
 def train(cfg: RunConfig, run_dir: str | Path | None = None, *, resume: bool = False,

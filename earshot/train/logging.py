@@ -2,7 +2,8 @@
 
 Only the global-zero process writes. Files in the run directory::
 
-    RUN/metrics.csv                 step,split,name,value,time (appended across resumes)
+    RUN/metrics.csv                 step,split,name,value,time (appended across resumes;
+                                    a resume drops the rows after its checkpoint's step)
     RUN/tensorboard/                events for `tensorboard --logdir RUN`
     RUN/examples/step-00000200/     NAME.wav and NAME.png for each example
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
+import os
 import time
 from pathlib import Path
 from typing import Mapping
@@ -36,7 +38,9 @@ def spectrogram_image(audio: torch.Tensor, *, n_fft: int = 512, floor_db: float 
 class RunLogger:
     """Writes scalars to TensorBoard and ``metrics.csv``; audio examples as TB audio, images, WAVs."""
 
-    def __init__(self, run_dir: str | Path, *, enabled: bool = True, tensorboard: bool = True):
+    def __init__(self, run_dir: str | Path, *, enabled: bool = True, tensorboard: bool = True,
+                 resume_step: int | None = None):
+        """``resume_step``: a resumed run drops what was logged after that step (it is replayed)."""
         self.run_dir, self.enabled = Path(run_dir), enabled
         self.writer = None
         self._csv = None
@@ -46,8 +50,11 @@ class RunLogger:
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+            purge = None if resume_step is None else resume_step + 1
+            self.writer = SummaryWriter(str(self.run_dir / "tensorboard"), purge_step=purge)
         path = self.run_dir / "metrics.csv"
+        if resume_step is not None and path.exists():
+            _truncate_csv(path, resume_step)
         new = not path.exists()
         self._csv = open(path, "a", newline="")
         self._rows = csv.writer(self._csv)
@@ -95,3 +102,16 @@ class RunLogger:
         if self._csv is not None:
             self._csv.close()
             self._csv = None
+
+
+def _truncate_csv(path: Path, last_step: int) -> None:
+    """Rewrite ``metrics.csv`` (atomically) without its rows after ``last_step``."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    keep = rows[:1] + [r for r in rows[1:] if r and r[0].isdigit() and int(r[0]) <= last_step]
+    if len(keep) == len(rows):
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as f:
+        csv.writer(f).writerows(keep)
+    os.replace(tmp, path)

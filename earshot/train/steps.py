@@ -189,13 +189,6 @@ class StepRunner:
             self.balancer.load_state_dict(state["balancer"])
             self.balancer.weights.update(state["balancer_weights"])
 
-    def eval_models(self, raw: dict[str, nn.Module], ema) -> dict[str, nn.Module]:
-        """The unwrapped models for validation, with the EMA weights as the main model if enabled."""
-        out = dict(raw)
-        if ema is not None:
-            out[self.main] = ema.module
-        return out
-
 
 @contextlib.contextmanager
 def inside_fabric_backward() -> Iterator[None]:

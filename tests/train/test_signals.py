@@ -77,3 +77,29 @@ def test_kill_9_during_save_keeps_the_last_good_checkpoint(tmp_path, toy_config)
     result = train(load_run_config(run, {"train.steps": "6"}), run, resume=True)
     assert result.step == 6 and [s for s, _ in list_checkpoints(run)] == [3, 6]
     assert not any(p.name.endswith(".tmp") for p in ckpt_dir.iterdir())   # the stale temp file is gone
+
+
+def test_preemption_of_the_process_group_with_workers_resumes_exactly(tmp_path, toy_config):
+    """A scheduler signals the whole process group (the main process and its DataLoader workers)."""
+    run, steps = tmp_path / "run", 40
+    args = ["train.num_workers=2", "train.batch_size=4", "recipe.train_items=16", "train.log_every=1",
+            "train.ckpt_every=0"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    proc = subprocess.Popen([sys.executable, "-m", "earshot.cli.main", "train", "toy", "--run-dir", str(run),
+                             f"train.steps={steps}", *QUIET, *args], env=env, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_for(lambda: (run / "metrics.csv").exists() and len((run / "metrics.csv").read_text().splitlines()) > 12, proc)
+    os.killpg(proc.pid, signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err and "killed by signal" not in err
+    (stopped, _), = list_checkpoints(run)
+    assert 1 <= stopped < steps
+    from earshot.train.engine import load_run_config
+
+    resumed = train(load_run_config(run), run, resume=True)
+    same = {k.replace(".", "__"): v for k, v in (a.split("=") for a in args)}
+    whole = train(toy_config(train__steps=steps, recipe__valid_items=8, **same), tmp_path / "whole")
+    assert resumed.step == steps
+    for k, v in whole.models["model"].state_dict().items():
+        assert torch.equal(v, resumed.models["model"].state_dict()[k]), k
