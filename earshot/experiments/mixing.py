@@ -1,4 +1,5 @@
-"""Noisy test inputs: clean clips with corpus noise mixed in at a drawn SNR (seeded, deterministic)."""
+"""Noisy test inputs: clean clips with corpus noise mixed in at a drawn SNR (seeded, deterministic);
+the mixing itself is `earshot.data.mixing.mix_at_snr`."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from earshot.errors import DataError
 
 
 def mix_at_snr(clean: torch.Tensor, noise: torch.Tensor, snr_db: float) -> torch.Tensor:
-    """``clean + g * noise`` with ``g`` setting the clean-to-noise power ratio to ``snr_db``, scaled
-    down (never up) so the peak stays within [-1, 1]. Tensors ``(..., samples)``; the noise is cut or
-    zero-padded to the clean clip's length."""
+    """``earshot.data.mixing.mix_at_snr`` of ``clean`` and ``noise`` cut or zero-padded to its length,
+    then scaled down (never up) so the peak stays within [-1, 1]. Tensors ``(..., samples)``."""
+    from earshot.data.mixing import mix_at_snr as mix
+
     n = clean.shape[-1]
-    noise = torch.nn.functional.pad(noise[..., :n], (0, max(0, n - noise.shape[-1])))
-    gain = clean.pow(2).mean().sqrt() / noise.pow(2).mean().sqrt().clamp(min=1e-8) * 10 ** (-snr_db / 20)
-    mix = clean + gain * noise
-    return mix / mix.abs().max().clamp(min=1.0)
+    noise = torch.nn.functional.pad(noise[..., :n], (0, max(0, n - noise.shape[-1]))).expand_as(clean)
+    out = mix(clean, noise, snr_db)
+    return out / out.abs().max().clamp(min=1.0)
 
 
 def corpus_noises(corpus, split: str, sample_rate: int) -> list[torch.Tensor]:

@@ -1,8 +1,8 @@
 """Held-out test items of the corpus, synthetic and real recordings kept apart.
 
-A corpus item says where it came from in its manifest entry (``origin``: ``real`` for
+A corpus item says where it came from (`earshot.data.corpus.CorpusItem.origin`: ``real`` for
 recordings, ``synthetic`` for espeak-ng speech, fluidsynth music and generated noise; corpora
-built before real recordings existed carry no origin and are all synthetic). Experiments score
+built before real recordings existed read back as all synthetic). Experiments score
 each origin as its own test set and say which is which.
 """
 
@@ -38,8 +38,7 @@ class TestItem:
 
 def origin_of(item) -> str:
     """``"real"`` or ``"synthetic"`` for a `earshot.data.corpus.CorpusItem` (no origin: synthetic)."""
-    origin = getattr(item, "origin", None) or item.params.get("origin") or item.params.get("source_origin")
-    return "real" if str(origin).lower() in ("real", "recording", "recorded") else "synthetic"
+    return "real" if getattr(item, "origin", "synthetic") == "real" else "synthetic"
 
 
 def label_for(kind: str, origin: str, index: int) -> str:
