@@ -1,9 +1,15 @@
-"""The built-in corpus: speech (espeak-ng), music (fluidsynth) and noise, with a manifest.
+"""The built-in corpus: speech (espeak-ng), music (fluidsynth) and noise, with a manifest;
+optionally real recordings from Debian packages beside them.
 
 ``build_corpus(root, minutes=30, sample_rate=16000, seed=0)`` draws everything random in one
 planning step (``plan_corpus``), then renders each item deterministically, in parallel; the same
 seed gives the same bytes. Splits are disjoint by sentence, by speaker (espeak-ng voice variant)
 and by song; babble noise is mixed only from speech of its own split.
+
+``real_minutes=30`` adds real voice prompts, music and sound effects (``sources/recordings.py``:
+fetched once with ``apt-get download``, offline after that). Each real item records its package,
+version, files and licence; a source recording never crosses splits. Real items draw from their
+own random stream, so adding them leaves the synthetic items as they were.
 
 Layout of ``root``::
 
@@ -11,8 +17,10 @@ Layout of ``root``::
     speech/speech-0000.flac   mono, 16-bit FLAC at the corpus sample rate
     music/music-0000.flac
     noise/noise-0000.flac
+    speech/speech-real-0000.flac   real recordings (with ``real_minutes``)
+    licences/PKG.copyright    the copyright file of each Debian package used
 
-``load_manifest(root, kind=..., split=...)`` reads it back as ``CorpusItem`` records.
+``load_manifest(root, kind=..., split=..., origin=...)`` reads it back as ``CorpusItem`` records.
 """
 
 from __future__ import annotations
@@ -28,15 +36,18 @@ import numpy as np
 from tqdm import tqdm
 
 from earshot.audio.io import save
-from earshot.audio.resample import resample
 from earshot.data.sources import music as music_src
 from earshot.data.sources import noise as noise_src
+from earshot.data.sources import recordings as real_src
 from earshot.data.sources import speech as speech_src
+from earshot.data.sources.levels import fade, set_level, to_rate, trim_silence
 from earshot.errors import ConfigError, DataError
 from earshot.validate import check_sample_rate
 
 KINDS = ("speech", "music", "noise")
 SPLITS = ("train", "valid", "test")
+ORIGINS = ("synthetic", "real")
+SYNTHETIC_SOURCE = {"speech": "espeak-ng", "music": "fluidsynth", "noise": "earshot"}
 FRACTIONS = (0.8, 0.1, 0.1)
 SHARES = {"speech": 0.45, "music": 0.35, "noise": 0.20}  # of the corpus minutes
 # Where commands look for the corpus unless told: $EARSHOT_CORPUS, else ./corpus (`earshot corpus build corpus`).
@@ -48,13 +59,16 @@ FORMAT_VERSION = 1
 @dataclass(frozen=True)
 class CorpusItem:
     """One corpus file: absolute ``path``, ``kind`` (speech|music|noise), ``duration`` in
-    seconds, ``split`` (train|valid|test) and the generator ``params`` that made it."""
+    seconds, ``split`` (train|valid|test), the ``params`` that made it, its ``origin``
+    (synthetic|real) and ``source`` (``espeak-ng``, ``fluidsynth``, ``earshot`` or ``debian:PKG``)."""
 
     path: Path
     kind: str
     duration: float
     split: str
     params: dict = field(default_factory=dict, compare=False, hash=False)
+    origin: str = "synthetic"
+    source: str = ""
 
 
 @dataclass
@@ -68,8 +82,10 @@ class CorpusPlan:
     split_speakers: dict[str, list[str]]
 
 
-def plan_corpus(minutes: float = 30.0, *, seed: int = 0, sample_rate: int = 16000) -> CorpusPlan:
-    """Draw the corpus' contents (no audio is made here)."""
+def plan_corpus(minutes: float = 30.0, *, seed: int = 0, sample_rate: int = 16000,
+                real: list | None = None, real_minutes: float = 0.0) -> CorpusPlan:
+    """Draw the corpus' contents (no audio is made here). ``real``: recordings from
+    ``recordings.scan`` to draw ``real_minutes`` of real items from (their own random stream)."""
     if not minutes > 0:
         raise ConfigError(f"minutes must be positive, got {minutes!r}")
     rng = np.random.default_rng(seed)
@@ -92,29 +108,46 @@ def plan_corpus(minutes: float = 30.0, *, seed: int = 0, sample_rate: int = 1600
             else:
                 seconds = float(np.round(min(rng.uniform(5, 12), max(target - total, 3.0)), 2))
                 params = noise_src.draw_noise(rng, seconds)
-            items.append({"id": f"{kind}-{i:04d}", "kind": kind, "split": split, "params": params})
+            items.append({"id": f"{kind}-{i:04d}", "kind": kind, "split": split, "params": params,
+                          "origin": "synthetic", "source": SYNTHETIC_SOURCE[kind]})
             total += seconds
             i += 1
+    if real_minutes > 0:
+        if not real:
+            raise ConfigError("real_minutes > 0 needs recordings (recordings.scan)")
+        drawn = real_src.plan_real(real, real_minutes, np.random.default_rng([seed, 1]))
+        for kind in KINDS:
+            mine = [it for it in drawn if it["kind"] == kind]
+            items += [{"id": f"{kind}-real-{i:04d}", **it} for i, it in enumerate(mine)]
     return CorpusPlan(seed, sample_rate, items, split_sentences, split_speakers)
 
 
 def build_corpus(root, *, minutes: float = 30.0, sample_rate: int = 16000, seed: int = 0,
-                 jobs: int = 2, progress: bool = True, overwrite: bool = False) -> Path:
+                 jobs: int = 2, progress: bool = True, overwrite: bool = False,
+                 real_minutes: float = 0.0, real_sources=None, deb_cache=None,
+                 download: bool = True) -> Path:
     """Make the corpus in ``root`` and return the manifest path.
 
+    ``real_minutes``: minutes of real recordings to add, from the Debian packages of
+    ``real_sources`` (default ``recordings.SOURCES``; ``.deb`` files kept in ``deb_cache``,
+    fetched with ``apt-get download`` when missing and ``download`` is on).
+
     Raises:
-        ToolMissingError: espeak-ng, fluidsynth or the GM soundfont is not installed.
+        ToolMissingError: espeak-ng, fluidsynth, the GM soundfont (or, for real items, apt/dpkg) is missing.
         ConfigError: ``root`` already holds a corpus and ``overwrite`` is False.
+        ReservedPackageError: a real source is a package reserved for evaluation.
     """
     sample_rate = check_sample_rate(sample_rate)
     speech_src.check_espeak(), music_src.check_fluidsynth(), music_src.find_soundfont()
     root = Path(root)
     if (root / MANIFEST).exists() and not overwrite:
         raise ConfigError(f"{root} already holds a corpus ({MANIFEST}); pass overwrite=True / --overwrite")
-    plan = plan_corpus(minutes, seed=seed, sample_rate=sample_rate)
+    sources = real_src.SOURCES if real_sources is None else real_sources
+    real = real_src.scan(sources, deb_cache, download=download) if real_minutes > 0 else []
+    plan = plan_corpus(minutes, seed=seed, sample_rate=sample_rate, real=real, real_minutes=real_minutes)
     texts = speech_src.sentences()
     bar = tqdm(total=len(plan.items), desc="corpus", unit="item", disable=not progress, file=sys.stderr)
-    by_kind = {k: [it for it in plan.items if it["kind"] == k] for k in KINDS}
+    by_kind = {k: [it for it in plan.items if it["kind"] == k and it["origin"] == "synthetic"] for k in KINDS}
     records: dict[str, dict] = {}
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         speech_audio = {}
@@ -132,17 +165,25 @@ def build_corpus(root, *, minutes: float = 30.0, sample_rate: int = 16000, seed:
         for item, audio in zip(by_kind["noise"], pool.map(noise, by_kind["noise"])):
             records[item["id"]] = _write(root, item, audio, sample_rate, overwrite)
             bar.update()
+        roots = {rec.package.name: rec.package.root for rec in real}
+        reals = [it for it in plan.items if it["origin"] == "real"]
+        for item, audio in zip(reals, pool.map(lambda it: real_src.render_real(it, roots, sample_rate), reals)):
+            records[item["id"]] = _write(root, item, audio, sample_rate, overwrite)
+            bar.update()
     bar.close()
     manifest = {
         "format": "earshot-corpus", "version": FORMAT_VERSION, "sample_rate": sample_rate, "seed": seed,
         "minutes": minutes, "splits": {"sentences": plan.split_sentences, "speakers": plan.split_speakers},
+        "real": _real_summary(root, real, real_minutes),
         "items": [records[it["id"]] for it in plan.items],
     }
     return _write_json(root / MANIFEST, manifest)
 
 
-def load_manifest(root, *, kind: str | list[str] | None = None, split: str | None = None) -> list[CorpusItem]:
-    """Read ``root/manifest.json`` -> list of ``CorpusItem`` (absolute paths), optionally filtered.
+def load_manifest(root, *, kind: str | list[str] | None = None, split: str | None = None,
+                  origin: str | None = None) -> list[CorpusItem]:
+    """Read ``root/manifest.json`` -> list of ``CorpusItem`` (absolute paths), optionally
+    filtered by kind, split and origin (``"synthetic"`` or ``"real"``).
 
     Raises:
         DataError: no manifest, or a malformed one (names the file and the entry at fault).
@@ -157,17 +198,20 @@ def load_manifest(root, *, kind: str | list[str] | None = None, split: str | Non
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise DataError(f"{path}: not a corpus manifest ({exc})") from None
     kinds = {kind} if isinstance(kind, str) else set(kind) if kind is not None else None
-    for name, allowed, values in (("kind", KINDS, kinds or ()), ("split", SPLITS, (split,) if split else ())):
+    for name, allowed, values in (("kind", KINDS, kinds or ()), ("split", SPLITS, (split,) if split else ()),
+                                  ("origin", ORIGINS, (origin,) if origin else ())):
         bad = [v for v in values if v not in allowed]
         if bad:
             raise ConfigError(f"{name} must be in {allowed}, got {bad[0]!r}")
     items = []
     for i, e in enumerate(entries):
         try:
-            item = CorpusItem(root / e["path"], e["kind"], float(e["duration"]), e["split"], dict(e.get("params", {})))
+            item = CorpusItem(root / e["path"], e["kind"], float(e["duration"]), e["split"], dict(e.get("params", {})),
+                              e.get("origin", "synthetic"), e.get("source", SYNTHETIC_SOURCE.get(e["kind"], "")))
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{path}: item {i} is malformed ({exc})") from None
-        if (kinds is None or item.kind in kinds) and (split is None or item.split == split):
+        if (kinds is None or item.kind in kinds) and (split is None or item.split == split) \
+                and (origin is None or item.origin == origin):
             items.append(item)
     return items
 
@@ -203,41 +247,31 @@ def _speech(item, texts, sample_rate) -> np.ndarray:
     text = texts[params["sentence_id"]]
     params["text"] = text
     audio = speech_src.synthesize(params, text)
-    audio = _trim_silence(audio, speech_src.ESPEAK_RATE)
-    audio = _to_rate(audio, speech_src.ESPEAK_RATE, sample_rate)
-    return _set_level(audio, params["level_db"])
+    audio = trim_silence(audio, speech_src.ESPEAK_RATE)
+    audio = to_rate(audio, speech_src.ESPEAK_RATE, sample_rate)
+    return set_level(audio, params["level_db"])
 
 
 def _finish_music(audio, params, sample_rate) -> np.ndarray:
-    fade_in, fade_out = int(0.01 * sample_rate), int(min(0.5, params["seconds"] / 4) * sample_rate)
-    audio = audio.astype(np.float64).copy()
-    audio[:fade_in] *= np.linspace(0, 1, fade_in)
-    audio[len(audio) - fade_out:] *= np.linspace(1, 0, fade_out)
-    return _set_level(audio, params["level_db"])
+    audio = fade(audio, sample_rate, fade_in=0.01, fade_out=min(0.5, params["seconds"] / 4))
+    return set_level(audio, params["level_db"])
 
 
-def _trim_silence(audio, sample_rate, *, threshold_db=-50.0, margin=0.1) -> np.ndarray:
-    loud = np.nonzero(np.abs(audio) > np.abs(audio).max() * 10 ** (threshold_db / 20))[0]
-    pad = int(margin * sample_rate)
-    return audio[max(0, loud[0] - pad): loud[-1] + pad]
-
-
-def _to_rate(audio, orig, target) -> np.ndarray:
-    import torch
-
-    return resample(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), orig, target).numpy()
-
-
-def _set_level(audio, level_db) -> np.ndarray:
-    """Scale to ``level_db`` dBFS RMS, then limit the peak to 0.99."""
-    audio = np.asarray(audio, dtype=np.float64)
-    rms = np.sqrt(np.mean(audio**2))
-    if rms > 0:
-        audio = audio * (10 ** (level_db / 20) / rms)
-    peak = np.abs(audio).max()
-    if peak > 0.99:
-        audio = audio * (0.99 / peak)
-    return audio.astype(np.float32)
+def _real_summary(root: Path, recordings: list, minutes: float) -> dict:
+    """Per package: version, licence, recordings and their splits; copies each package's
+    copyright file to ``root/licences/PKG.copyright``."""
+    packages: dict[str, dict] = {}
+    for rec in recordings:
+        if rec.package.name not in packages:
+            rel = f"licences/{rec.package.name}.copyright"
+            packages[rec.package.name] = {"version": rec.package.version, "licence": {}, "copyright": rel,
+                                          "recordings": {s: 0 for s in SPLITS}}
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(rec.package.copyright_text(), encoding="utf-8")
+        entry = packages[rec.package.name]
+        entry["licence"][rec.source.kind] = rec.licence
+        entry["recordings"][rec.split] += 1
+    return {"minutes": minutes, "reserved": list(real_src.debian.RESERVED), "packages": packages}
 
 
 def _chunks(items: list, count: int) -> list[list]:
@@ -249,6 +283,7 @@ def _write(root: Path, item: dict, audio: np.ndarray, sample_rate: int, overwrit
     rel = f"{item['kind']}/{item['id']}.flac"
     save(root / rel, audio[None], sample_rate, overwrite=overwrite)
     return {"id": item["id"], "path": rel, "kind": item["kind"], "split": item["split"],
+            "origin": item["origin"], "source": item["source"],
             "duration": round(len(audio) / sample_rate, 6), "params": item["params"]}
 
 
