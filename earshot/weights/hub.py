@@ -2,9 +2,13 @@
 
 A manifest records the model class (import path, restricted to ``earshot.models``), its
 constructor kwargs, sample rate, training data, the recipe and resolved config that made it,
-its measured quality, and the sha256 of the weights file. Loading never unpickles anything:
-the weights are safetensors, the manifest is JSON, the class is imported by name and built
-with the recorded kwargs.
+its measured quality, ``weights_sha256`` (the weights file's sha256) and ``sha256``, the
+signature: the sha256 of the weights' sha256 together with the canonical JSON of the fields
+that decide what the loaded model does (``class``, ``kwargs``, ``sample_rate``). Editing
+either file alone fails verification with an error saying which. Loading never unpickles
+anything: the weights are safetensors, the manifest is JSON, the class is imported by name and
+built with the recorded kwargs. Paths in a manifest's config are relative to the directory the
+export ran in, never absolute.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import importlib
 import json
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +31,9 @@ from earshot.errors import ConfigError, WeightsError
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
 ALLOWED_MODULE_PREFIX = "earshot.models."
-FORMAT = "earshot-weights/1"
+FORMAT = "earshot-weights/2"
+#: the manifest fields the signature covers (with the weights file's sha256)
+SIGNED_FIELDS = ("class", "kwargs", "sample_rate")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -37,6 +44,37 @@ def sha256_file(path: str | Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def manifest_signature(manifest: dict, weights_sha256: str) -> str:
+    """The sha256 signing a manifest: over the weights' sha256 and the canonical JSON of
+    :data:`SIGNED_FIELDS` (sorted keys, no whitespace), so that neither can change alone."""
+    meaning = json.dumps({k: manifest[k] for k in SIGNED_FIELDS}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{FORMAT}\n{weights_sha256}\n{meaning}".encode()).hexdigest()
+
+
+def portable_paths(value: Any, base: str | Path | None = None) -> Any:
+    """``value`` (nested dicts/lists) with absolute path strings made relative to ``base`` (cwd)."""
+    if isinstance(value, dict):
+        return {k: portable_paths(v, base) for k, v in value.items()}
+    if isinstance(value, list):
+        return [portable_paths(v, base) for v in value]
+    if isinstance(value, str) and os.path.isabs(value) and "\n" not in value:
+        return os.path.relpath(value, base if base is not None else os.getcwd())
+    return value
+
+
+def _portable_text(text: str, config: Any, portable: Any) -> str:
+    """``text`` with each absolute path of ``config`` replaced by its ``portable`` form."""
+    if isinstance(config, dict):
+        for k, v in config.items():
+            text = _portable_text(text, v, portable[k])
+    elif isinstance(config, list):
+        for v, w in zip(config, portable):
+            text = _portable_text(text, v, w)
+    elif isinstance(config, str) and config != portable and config:
+        text = text.replace(config, portable)
+    return text
 
 
 def class_path(module: nn.Module) -> str:
@@ -84,23 +122,25 @@ def save_pretrained(
     save_file(tensors, str(tmp), metadata={"format": FORMAT, "class": path})
     os.chmod(tmp, 0o644)
     os.replace(tmp, weights)
+    portable = portable_paths(config)
     manifest = {
         "name": name,
         "format": FORMAT,
         "class": path,
         "kwargs": kwargs,
         "sample_rate": int(sample_rate),
-        "data": data,
+        "data": _portable_text(data, config, portable),
         "recipe": recipe,
-        "config": config,
+        "config": portable,
         "metrics": {k: float(v) for k, v in (metrics or {}).items()},
         "notes": notes,
         "parameters": int(sum(p.numel() for p in module.parameters())),
         "file": weights.name,
         "bytes": weights.stat().st_size,
-        "sha256": sha256_file(weights),
+        "weights_sha256": sha256_file(weights),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    manifest["sha256"] = manifest_signature(manifest, manifest["weights_sha256"])
     tmp = manifest_path.with_name(f".{manifest_path.name}.tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, manifest_path)
@@ -127,24 +167,55 @@ def pretrained_info(name: str, root: str | Path | None = None) -> dict:
     return manifest
 
 
-def verify_pretrained(name: str, root: str | Path | None = None) -> dict:
-    """Check the weights file of ``name`` against its sha256; return the manifest or raise."""
+def sign_manifest(name: str, root: str | Path | None = None) -> Path:
+    """Re-sign a manifest for its current weights file and fields (after a deliberate edit);
+    an older (format 1) manifest is upgraded. Returns the manifest path."""
     manifest = pretrained_info(name, root)
-    weights = Path(manifest["_manifest_path"]).parent / manifest["file"]
+    path = Path(manifest.pop("_manifest_path"))
+    weights = path.parent / manifest["file"]
+    if not weights.is_file():
+        raise WeightsError(f"{weights}: weights file of {name} is missing")
+    manifest["format"], manifest["weights_sha256"] = FORMAT, sha256_file(weights)
+    manifest["sha256"] = manifest_signature(manifest, manifest["weights_sha256"])
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def verify_pretrained(name: str, root: str | Path | None = None) -> dict:
+    """Check the weights file and the manifest of ``name`` against the signature; return the
+    manifest or raise WeightsError saying which of the two changed."""
+    manifest = pretrained_info(name, root)
+    where = manifest["_manifest_path"]
+    weights = Path(where).parent / manifest["file"]
     if not weights.is_file():
         raise WeightsError(f"{weights}: weights file of {manifest['name'] if 'name' in manifest else name} is missing")
-    digest = sha256_file(weights)
-    if digest != manifest["sha256"]:
-        raise WeightsError(
-            f"{weights}: sha256 {digest} does not match the manifest's {manifest['sha256']}; "
-            "the file is corrupt or was replaced, refusing to load it"
-        )
     _check_class_path(manifest["class"])
+    digest = sha256_file(weights)
+    if manifest.get("format") == "earshot-weights/1":
+        warnings.warn(f"{where}: an unsigned format-1 manifest (the sha256 covers the weights file only); "
+                      "re-sign it with earshot.weights.hub.sign_manifest", stacklevel=2)
+        expected_file = manifest["sha256"]
+    else:
+        expected_file = manifest.get("weights_sha256", "")
+    if digest != expected_file:
+        raise WeightsError(
+            f"{weights}: sha256 {digest} does not match the manifest's {expected_file}; "
+            "the weights file is corrupt or was replaced, refusing to load it"
+        )
+    if manifest.get("format") != "earshot-weights/1" and manifest_signature(manifest, digest) != manifest["sha256"]:
+        raise WeightsError(
+            f"{where}: the manifest's {', '.join(SIGNED_FIELDS)} (or its sha256) were edited: they no longer "
+            "match the signature made with the weights, refusing to load it"
+        )
     return manifest
 
 
-def load_pretrained(name: str, *, root: str | Path | None = None, map_location: str | torch.device = "cpu") -> nn.Module:
-    """Load shipped weights ``name`` as a module in eval mode.
+def load_pretrained(name: str, *, root: str | Path | None = None, device: str | torch.device | None = None,
+                    map_location: str | torch.device = "cpu") -> nn.Module:
+    """Load shipped weights ``name`` as a module in eval mode, on ``device`` (default
+    ``map_location``, i.e. the CPU; ``"cuda"``, ``"cuda:1"``, a ``torch.device``...).
 
     Looks in ``root`` (default: the ``earshot/weights`` folder; ``name`` may also be a path to a
     manifest). Raises WeightsError if the name is unknown, the sha256 does not match, or the
@@ -153,13 +224,17 @@ def load_pretrained(name: str, *, root: str | Path | None = None, map_location: 
     """
     manifest = verify_pretrained(name, root)
     weights = Path(manifest["_manifest_path"]).parent / manifest["file"]
+    try:
+        target = torch.device(device if device is not None else map_location)
+    except (RuntimeError, TypeError) as exc:
+        raise ConfigError(f"load_pretrained({name!r}): device {device!r} is not a torch device: {exc}") from exc
     module = _build(manifest["class"], manifest["kwargs"])
     try:
-        state = load_file(str(weights), device=str(map_location))
+        state = load_file(str(weights), device="cpu")
         module.load_state_dict(state, strict=True)
     except (RuntimeError, OSError) as exc:
         raise WeightsError(f"{weights}: does not fit {manifest['class']}: {exc}") from exc
-    module.to(map_location).eval()
+    module.to(target).eval()
     module.pretrained_manifest = {k: v for k, v in manifest.items() if not k.startswith("_")}
     return module
 

@@ -89,3 +89,81 @@ def test_weights_cli_info(exported, capsys):
     assert info["name"] == "toy-test" and len(info["sha256"]) == 64
     assert main(["weights", "--root", str(out), "list"]) == 0
     assert "earshot.models.toy:ToyDenoiser" in capsys.readouterr().out
+
+
+def _copy(out, tmp_path):
+    for f in out.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    return tmp_path / "toy-test.json"
+
+
+@pytest.mark.parametrize("edit", [{"sample_rate": 16000}, {"kwargs": {"channels": 8, "layers": 3, "kernel_size": 7}}])
+def test_an_edited_manifest_is_refused(exported, tmp_path, capsys, edit):
+    path = _copy(exported[1], tmp_path)
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps(manifest | edit))
+    with pytest.raises(WeightsError, match="were edited"):
+        load_pretrained("toy-test", root=tmp_path)
+    assert main(["weights", "--root", str(tmp_path), "verify"]) == 1
+    assert "FAILED  toy-test" in capsys.readouterr().out
+
+
+def test_replaced_weights_with_an_updated_file_hash_are_refused(exported, tmp_path):
+    from earshot.weights.hub import sha256_file
+
+    path = _copy(exported[1], tmp_path)
+    weights = tmp_path / "toy-test.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-3] ^= 0x01
+    weights.write_bytes(bytes(data))
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps(manifest | {"weights_sha256": sha256_file(weights)}))   # the signature is not redone
+    with pytest.raises(WeightsError, match="were edited"):
+        load_pretrained("toy-test", root=tmp_path)
+
+
+def test_signature_covers_the_weights_hash_and_the_signed_fields(exported):
+    import hashlib
+
+    manifest = pretrained_info("toy-test", root=exported[1])
+    meaning = json.dumps({k: manifest[k] for k in ("class", "kwargs", "sample_rate")}, sort_keys=True,
+                         separators=(",", ":"))
+    text = f"earshot-weights/2\n{manifest['weights_sha256']}\n{meaning}"
+    assert manifest["sha256"] == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_a_format_1_manifest_loads_with_a_warning_and_can_be_re_signed(exported, tmp_path):
+    from earshot.weights.hub import sign_manifest
+
+    path = _copy(exported[1], tmp_path)
+    manifest = json.loads(path.read_text())
+    old = {k: v for k, v in manifest.items() if k != "weights_sha256"}
+    path.write_text(json.dumps(old | {"format": "earshot-weights/1", "sha256": manifest["weights_sha256"]}))
+    with pytest.warns(UserWarning, match="unsigned format-1"):
+        load_pretrained("toy-test", root=tmp_path)
+    sign_manifest("toy-test", root=tmp_path)
+    assert pretrained_info("toy-test", root=tmp_path)["sha256"] == manifest["sha256"]
+
+
+def test_load_pretrained_on_a_device(exported):
+    model = load_pretrained("toy-test", root=exported[1], device="cpu")
+    assert {p.device for p in model.parameters()} == {torch.device("cpu")}
+    model = load_pretrained("toy-test", root=exported[1], device=torch.device("cpu"))
+    assert not model.training
+    with pytest.raises(ConfigError, match="not a torch device"):
+        load_pretrained("toy-test", root=exported[1], device="gpu7")
+
+
+def test_manifest_paths_are_relative(tmp_path, monkeypatch):
+    from earshot.models.toy import ToyDenoiser
+
+    monkeypatch.chdir(tmp_path)
+    corpus = tmp_path / "data" / "corpus"
+    config = {"recipe": {"corpus": str(corpus), "kinds": ["speech"], "seconds": 1.0}}
+    path = save_pretrained(ToyDenoiser(channels=2, layers=1), "rel", kwargs={"channels": 2, "layers": 1},
+                           sample_rate=8000, data=f"speech from {corpus} (train split)", config=config,
+                           out_dir=tmp_path / "w")
+    manifest = json.loads(path.read_text())
+    assert manifest["config"]["recipe"] == {"corpus": "data/corpus", "kinds": ["speech"], "seconds": 1.0}
+    assert manifest["data"] == "speech from data/corpus (train split)"
+    assert str(tmp_path) not in path.read_text()
