@@ -185,6 +185,11 @@ def test_g722_decodes_to_the_encoded_tone_and_excerpts_have_their_length(tmp_pat
     silent.write_bytes(_g722_bytes(np.zeros(SR)))
     with pytest.raises(AudioFileError, match="silence"):
         debian.decode(silent)
+    item = {"params": {"package": "p", "files": ["s.g722", "a.g722", "s.g722"], "level_db": -20.0}}
+    joined = recordings.render_real(item, {"p": tmp_path}, 8000)  # the silent clips are left out
+    assert item["params"]["files"] == ["a.g722"] and abs(len(joined) / 8000 - 2.0) < 0.05
+    with pytest.raises(AudioFileError, match="silence"):
+        recordings.render_real({"params": {"package": "p", "files": ["s.g722"], "level_db": -20.0}}, {"p": tmp_path}, 8000)
 
 
 # ------------------------------------------------------------------------------------ splits and plan

@@ -79,6 +79,9 @@ def cached_deb(package: str, cache) -> Path | None:
 def fetch(package: str, cache=None) -> Path:
     """The ``.deb`` of ``package`` in ``cache``, downloaded with ``apt-get download`` if missing.
 
+    As root, a failed download is retried once after ``apt-get update`` (a fresh machine has
+    no package lists).
+
     Raises:
         ReservedPackageError: the package is reserved for evaluation.
         ToolMissingError: no ``apt-get`` (not a Debian system).
@@ -94,6 +97,10 @@ def fetch(package: str, cache=None) -> Path:
         raise ToolMissingError("apt-get", "apt (a Debian system), or put the .deb files in the cache folder")
     cache.mkdir(parents=True, exist_ok=True)
     proc = subprocess.run([apt, "download", "-q", package], cwd=cache, capture_output=True, timeout=600)
+    if proc.returncode != 0 and hasattr(os, "geteuid") and os.geteuid() == 0:
+        # a fresh machine has no package lists yet: as root, read them once and try again
+        subprocess.run([apt, "update", "-qq"], capture_output=True, timeout=600)
+        proc = subprocess.run([apt, "download", "-q", package], cwd=cache, capture_output=True, timeout=600)
     deb = cached_deb(package, cache)
     if proc.returncode != 0 or deb is None:
         tail = proc.stderr.decode(errors="replace").strip()[-400:]

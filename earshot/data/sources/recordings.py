@@ -20,7 +20,7 @@ import numpy as np
 
 from earshot.data.sources import debian
 from earshot.data.sources.levels import fade, set_level, to_rate, trim_silence
-from earshot.errors import ConfigError, DataError
+from earshot.errors import AudioFileError, ConfigError, DataError
 
 SPLITS = ("train", "valid", "test")
 FRACTIONS = {"train": 0.8, "valid": 0.1, "test": 0.1}
@@ -244,12 +244,26 @@ def _item(kind: str, split: str, piece, rng) -> dict:
 
 def render_real(item: dict, roots: dict[str, Path], sample_rate: int) -> np.ndarray:
     """Make a planned real item: decode its file(s) (the excerpt only, for a long track),
-    trim silence, resample to ``sample_rate``, join, fade the ends and set the level."""
+    trim silence, resample to ``sample_rate``, join, fade the ends and set the level.
+    A joined clip that decodes to silence is left out (and off ``item["params"]["files"]``).
+
+    Raises:
+        AudioFileError: nothing but silence (or an unreadable file) in the item.
+    """
     params = item["params"]
     root = roots[params["package"]]
-    parts = []
+    parts, kept = [], []
     for rel in params["files"]:
-        audio, rate = debian.decode(root / rel, start=params.get("start", 0.0), seconds=params.get("seconds"))
+        try:
+            audio, rate = debian.decode(root / rel, start=params.get("start", 0.0), seconds=params.get("seconds"))
+        except AudioFileError:
+            if len(params["files"]) == 1:
+                raise
+            continue
         parts.append(to_rate(trim_silence(audio, rate), rate, sample_rate))
+        kept.append(rel)
+    if not parts:
+        raise AudioFileError(root / params["files"][0], "every clip of this item decodes to silence")
+    params["files"] = kept
     audio = fade(np.concatenate(parts), sample_rate)
     return set_level(audio, params["level_db"])
