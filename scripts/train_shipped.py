@@ -69,6 +69,31 @@ def train_command(name: str, entry: dict, run_dir: Path) -> list[str]:
     return cmd
 
 
+def make_pairs(out: Path, spec: dict, env: dict) -> list[str]:
+    """Simulated-listener JND pairs from the corpus speech (real recordings included), made once
+    for every JND model, in ``spec["procs"]`` processes: ``recipe.pairs`` / ``valid_pairs`` overrides."""
+    root, corpus = out / "jnd-pairs", os.environ.get("EARSHOT_CORPUS", "corpus")
+    walks, procs = int(spec["walks"]), max(1, int(spec["procs"]))
+    jobs = [(root / f"train-{k}", "train", -(-walks // procs), k) for k in range(procs)]
+    jobs.append((root / "valid", "valid", max(4, walks // 10), 1000))
+    code = ("import sys; from earshot.data.jnd import make_jnd_pairs; "
+            "make_jnd_pairs(sys.argv[1], source=sys.argv[2], split=sys.argv[3], n_walks=int(sys.argv[4]), "
+            "n_trials=int(sys.argv[5]), seconds=1.0, sample_rate=16000, seed=int(sys.argv[6]), progress=False)")
+    start = time.time()
+    print(f"[{time.strftime('%H:%M:%S')}] jnd pairs: {walks} walks in {procs} processes", flush=True)
+    running = []
+    for folder, split, n, seed in jobs:
+        if not (folder / "manifest.json").exists():
+            cmd = [sys.executable, "-c", code, str(folder), corpus, split, str(n), str(spec["trials"]), str(seed)]
+            running.append(subprocess.Popen(cmd, env={**env, "OMP_NUM_THREADS": "1"}, cwd=ROOT,
+                                            stdout=subprocess.DEVNULL, stderr=open(out / "logs" / f"pairs-{folder.name}.log", "w")))
+    if any(p.wait() != 0 for p in running):
+        raise RuntimeError(f"JND pair generation failed; see {out / 'logs'}/pairs-*.log")
+    print(f"[{time.strftime('%H:%M:%S')}] jnd pairs: done in {time.time() - start:.0f} s", flush=True)
+    train = ",".join(str(f) for f, split, _, _ in jobs if split == "train")
+    return [f"recipe.pairs={train}", f"recipe.valid_pairs={root / 'valid'}"]
+
+
 def train_one(name: str, entry: dict, out: Path, env: dict) -> dict:
     """Train one model under a hard time limit; return its row for the table."""
     run_dir, log_path = out / "runs" / name, out / "logs" / f"{name}.log"
@@ -135,10 +160,13 @@ def _corpus_summary() -> str:
                                           for k, v in sorted(counts.items()))
 
 
-def run_model(name: str, entry: dict, out: Path, budget: str, env: dict) -> dict:
+def run_model(name: str, entry: dict, out: Path, budget: str, env: dict, pairs=None) -> dict:
     try:
+        if entry["recipe"] == "jnd" and pairs is not None:
+            entry = {**entry, "overrides": entry["overrides"] + pairs.result()}
         row = train_one(name, entry, out, env)
     except Exception as exc:  # noqa: BLE001 - one model's failure must not stop the others
+        print(f"[{time.strftime('%H:%M:%S')}] {name}: failed before training: {exc}", flush=True)
         return {"name": name, "recipe": entry["recipe"], "status": f"train failed: {exc}"}
     try:
         row = export_one(name, entry, row, out, budget)
@@ -147,6 +175,28 @@ def run_model(name: str, entry: dict, out: Path, budget: str, env: dict) -> dict
         status = f"export failed: {type(exc).__name__}: {exc}"
     print(f"[{time.strftime('%H:%M:%S')}] {name}: {status}", flush=True)
     return {**row, "status": status}
+
+
+def preflight(plan: dict) -> list[str]:
+    """Print the platform and check that every recipe and the packages the runs need import."""
+    import importlib
+
+    import torch
+
+    cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA"
+    print(f"python {sys.version.split()[0]}, torch {torch.__version__}, {cuda}, {os.cpu_count()} CPUs, "
+          f"corpus {os.environ.get('EARSHOT_CORPUS', 'corpus')}", flush=True)
+    modules = ["lightning_fabric", "safetensors", "soundfile", "soxr", "lameenc", "yaml", "tqdm"]
+    modules += sorted({f"earshot.train.recipes.{e['recipe'].replace('-', '_')}" for e in plan.values()})
+    missing = []
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - report every missing piece at once
+            missing.append(f"{module} ({type(exc).__name__}: {exc})")
+    if missing:
+        print("MISSING: " + "; ".join(missing), flush=True)
+    return missing
 
 
 def table(rows: list[dict]) -> str:
@@ -184,8 +234,12 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads)}
     start = time.time()
     print(f"train_shipped {args.budget}: {len(plan)} models, {jobs} at a time, into {out}", flush=True)
-    with cf.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(run_model, n, e, out, args.budget, env) for n, e in plan.items()]
+    preflight(plan)
+    spec = yaml.safe_load(PLAN.read_text()).get("jnd_pairs", {}).get(args.budget)
+    with cf.ThreadPoolExecutor(max_workers=1) as prep, cf.ThreadPoolExecutor(max_workers=jobs) as pool:
+        uses_pairs = spec and any(e["recipe"] == "jnd" for e in plan.values())
+        pairs = prep.submit(make_pairs, out, spec, env) if uses_pairs else None
+        futures = [pool.submit(run_model, n, e, out, args.budget, env, pairs) for n, e in plan.items()]
         rows = [f.result() for f in futures]
     summary = {"budget": args.budget, "seconds": round(time.time() - start, 1), "models": rows}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
