@@ -246,6 +246,12 @@ def test_build_records_package_version_files_licence_and_origin(built):
             p["package"], "CC-BY-3.0" if p.get("language") == "ru" else "CC-BY-SA-3.0")
         assert p["licence"] == expected
         assert (e["kind"] == "speech") == ("language" in p)
+    splits_of = defaultdict(set)  # no source recording in two splits
+    for e in real:
+        for rel in e["params"]["files"]:
+            splits_of[(e["params"]["package"], rel)].add(e["split"])
+    assert splits_of and all(len(s) == 1 for s in splits_of.values())
+    assert {next(iter(s)) for s in splits_of.values()} == set(corpus.SPLITS)
     assert set(data["real"]["packages"]) == {"earshot-test-voices", "earshot-test-game", "earshot-test-clips"}
     for entry in data["real"]["packages"].values():
         assert (built / entry["copyright"]).read_text().strip()
