@@ -200,3 +200,14 @@ def test_print_config_by_name_equals_by_path(capsys):
 def test_package_configs_are_the_repository_configs():
     repo = sorted(p.relative_to(ROOT / "configs") for p in (ROOT / "configs").rglob("*.yaml"))
     assert repo and sorted(p.relative_to(default_configs_dir()) for p in default_configs_dir().rglob("*.yaml")) == repo
+
+
+def test_export_defaults_to_the_run_folder(tmp_path, capsys):
+    import earshot
+
+    run_dir = tmp_path / "run"
+    assert main(["train", "toy", "train.steps=2", "train.val_every=0", "train.tensorboard=false",
+                 "train.progress=false", "--run-dir", str(run_dir)]) == 0
+    assert main(["export", str(run_dir), "--name", "toy-export-default"]) == 0
+    assert (run_dir / "export" / "toy-export-default.json").is_file()
+    assert not (Path(earshot.__file__).parent / "weights" / "toy-export-default.json").exists()
