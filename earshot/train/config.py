@@ -78,6 +78,7 @@ class TrainConfig:
     ckpt_every: int = 500              # steps between checkpoints; 0 = only at the end
     keep_last: int = 3                 # checkpoints kept
     log_every: int = 10                # steps between logged training scalars
+    profile: bool = False              # log time/step and time/data (synchronises the GPU each step)
     examples_every: int = 0            # steps between audio examples; 0 = at each validation
     num_examples: int = 2
     tensorboard: bool = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import time
 import warnings
 from typing import Any, Iterator
 
@@ -40,6 +41,7 @@ class StepRunner:
         self._seen: set[str] = set()
         self._checked = False
         self._guarded: set[str] = set()
+        self._data_time = 0.0
 
     def context(self, step: int, *, adversary: bool, micro: int = 0, training: bool = True) -> StepContext:
         return StepContext(
@@ -52,7 +54,27 @@ class StepRunner:
         return self.gan and step >= self.train.adversary_start
 
     def run_step(self, step: int) -> None:
-        """Discriminator steps (GAN, after warm-up), then one generator step, then EMA."""
+        """Discriminator steps (GAN, after warm-up), then one generator step, then EMA.
+
+        With ``train.profile`` it logs ``time/step`` (seconds, the device synchronised at the
+        end) and ``time/data`` (seconds of it spent waiting for batches and copying them).
+        """
+        start, self._data_time = time.perf_counter(), 0.0
+        self._update(step)
+        if self.train.profile:
+            if self.fabric.device.type == "cuda":
+                torch.cuda.synchronize(self.fabric.device)
+            self._record({"time/step": time.perf_counter() - start, "time/data": self._data_time})
+
+    def _next_batch(self) -> Any:
+        start = time.perf_counter()
+        batch = self.fabric.to_device(next(self.stream))
+        if self.train.profile and self.fabric.device.type == "cuda":
+            torch.cuda.current_stream(self.fabric.device).synchronize()  # the copy is part of the wait
+        self._data_time += time.perf_counter() - start
+        return batch
+
+    def _update(self, step: int) -> None:
         adversary = self.adversary_active(step)
         if adversary:
             for _ in range(self.train.disc_steps):
@@ -70,7 +92,7 @@ class StepRunner:
     def _discriminator_update(self, step: int) -> None:
         opt = self.optimizers["discriminator"]
         opt.zero_grad(set_to_none=True)
-        batch = self.fabric.to_device(next(self.stream))
+        batch = self._next_batch()
         ctx = self.context(step, adversary=True)
         with inside_fabric_backward():
             terms = _check_terms(self.recipe.discriminator_step(self.models, batch, ctx), "discriminator_step")
@@ -87,7 +109,7 @@ class StepRunner:
             opt.zero_grad(set_to_none=True)
         acc = self.train.accumulate
         for micro in range(acc):
-            batch = self.fabric.to_device(next(self.stream))
+            batch = self._next_batch()
             ctx = self.context(step, adversary=adversary, micro=micro)
             with self.fabric.no_backward_sync(self.models[self.main], enabled=micro < acc - 1):
                 with inside_fabric_backward():
