@@ -32,6 +32,8 @@ def _add_options(p, defaults: bool = True) -> None:
     p.add_argument("--run-dir", metavar="DIR", default=d(None), help="run directory (default runs/RECIPE-TIME)")
     p.add_argument("--print-config", action="store_true", default=d(False),
                    help="print the resolved config and exit")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default=d(None),
+                   help="where to train (sets train.accelerator; default auto: cuda when available, else cpu)")
 
 
 def _reparse(args) -> None:
@@ -63,6 +65,8 @@ def run(args) -> int:
             print(f"{name:16s} {doc}")
         return 0
     items = list(args.overrides)
+    if args.device:
+        items.insert(0, f"train.accelerator={args.device}")  # an explicit train.accelerator=... still wins
     if args.resume:
         if args.recipe and "=" in args.recipe:
             items.insert(0, args.recipe)

@@ -37,3 +37,11 @@ def test_train_then_resume(tmp_path, capsys):
     assert yaml.safe_load((run / "config.yaml").read_text())["train"]["steps"] == 4
     assert main(["train", "toy", "--run-dir", str(run), *QUIET]) == 2         # never over a run
     assert "--resume" in capsys.readouterr().err
+
+
+def test_device_option_sets_the_accelerator(capsys):
+    assert main(["train", "toy", "--print-config", "--device", "cpu"]) == 0
+    cfg = yaml.safe_load(capsys.readouterr().out)
+    assert cfg["train"]["accelerator"] == "cpu" and cfg["train"]["num_workers"] == -1 and cfg["train"]["max_minutes"] == 0
+    assert main(["train", "toy", "--device", "cuda", "train.accelerator=cpu", "--print-config"]) == 0
+    assert yaml.safe_load(capsys.readouterr().out)["train"]["accelerator"] == "cpu"   # an explicit key wins

@@ -98,7 +98,7 @@ def check_trained(result, before, run_dir):
             continue
         after = dict(result.models[key].named_parameters())
         assert all(after[n].dtype == torch.float32 for n in params)              # float32 master weights
-        assert any(not torch.equal(after[n].detach(), p) for n, p in params.items()), f"{key} did not change"
+        assert any(not torch.equal(after[n].detach().cpu(), p.cpu()) for n, p in params.items()), f"{key} did not change"
 
 
 def test_every_registered_recipe_has_a_tiny_setting():

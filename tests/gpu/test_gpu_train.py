@@ -1,0 +1,89 @@
+"""The training engine on CUDA: every recipe in bf16-mixed and 16-mixed (GradScaler), the
+GradientBalancer under loss scaling, torch.compile, auto DataLoader workers with pinned
+memory, profiling, and load_pretrained(device="cuda") (issue 16). Skipped without CUDA.
+
+    python -m pytest tests/gpu/test_gpu_train.py -q
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
+from test_precision import TINY, check_trained, data, initial_models, tiny_config  # noqa: E402,F401
+
+from earshot.train.engine import train  # noqa: E402
+from earshot.train.recipe import get_recipe  # noqa: E402
+
+pytestmark = pytest.mark.gpu
+CUDA = {"train.accelerator": "cuda"}
+
+
+def _series(run_dir, name):
+    with open(run_dir / "metrics.csv") as f:
+        return [float(r["value"]) for r in csv.DictReader(f) if r["split"] == "train" and r["name"] == name]
+
+
+@pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_recipe_trains_on_cuda(name, precision, data, tmp_path):
+    cfg = tiny_config(name, data, **CUDA, **{"train.precision": precision})
+    before = initial_models(cfg, tmp_path / "init")
+    result = train(cfg, tmp_path / "run")
+    assert result.step == 2
+    assert {p.device.type for m in result.models.values() for p in m.parameters()} == {"cuda"}
+    check_trained(result, before, tmp_path / "run")
+
+
+def test_gradient_balancer_under_loss_scaling_moves_like_float32(data, tmp_path):
+    extra = {**CUDA, "train.balancer": "true", "train.loss_weights.mse": 1.0, "train.steps": 3}
+    fp32 = tiny_config("toy", data, **extra, **{"train.precision": "32-true"})
+    before = initial_models(fp32, tmp_path / "init")["model"]
+    runs = {p: train(tiny_config("toy", data, **extra, **{"train.precision": p}), tmp_path / p)
+            for p in ("32-true", "16-mixed")}
+    deltas = {p: torch.cat([(r.models["model"].state_dict()[n].cpu() - w).flatten() for n, w in before.items()])
+              for p, r in runs.items()}
+    ratio = deltas["16-mixed"].norm() / deltas["32-true"].norm()
+    assert 0.7 < float(ratio) < 1.3                      # the scaled gradient was unscaled again
+    assert float(torch.nn.functional.cosine_similarity(deltas["16-mixed"], deltas["32-true"], dim=0)) > 0.9
+    assert all(v > 0 for v in _series(tmp_path / "16-mixed", "grad_norm/mse"))
+
+
+def test_compiled_bf16_training_on_cuda(data, tmp_path):
+    from earshot.train.checkpoint import latest_checkpoint
+
+    cfg = tiny_config("toy", data, **CUDA, **{"train.compile": "true", "train.steps": 4})
+    before = initial_models(cfg, tmp_path / "init")
+    result = train(cfg, tmp_path / "run")
+    assert result.step == 4 and len(_series(tmp_path / "run", "loss")) == 4
+    saved = latest_checkpoint(tmp_path / "run")[1]["models"]["model"]
+    plain = get_recipe("toy")(cfg.recipe, cfg.train).build_models()["model"].state_dict()
+    assert saved.keys() == plain.keys()                   # no _orig_mod. / module. prefixes
+    assert any(not torch.equal(saved[k], before["model"][k]) for k in before["model"])
+
+
+def test_auto_workers_pinned_memory_and_profile_on_cuda(data, tmp_path):
+    from earshot.train.data import auto_workers
+
+    assert auto_workers(-1, "cuda") >= 1 and auto_workers(-1, "cpu") == 0
+    cfg = tiny_config("toy", data, **CUDA, **{"train.profile": "true", "train.steps": 6,
+                                               "recipe.train_items": 64})
+    assert cfg.train.num_workers == -1                    # auto: the engine picks workers on CUDA
+    train(cfg, tmp_path / "run")
+    step, wait = _series(tmp_path / "run", "time/step"), _series(tmp_path / "run", "time/data")
+    assert len(step) == 6 and all(0 <= w <= s for w, s in zip(wait, step))
+
+
+def test_load_pretrained_on_cuda():
+    from earshot.weights import load_pretrained
+
+    cpu = load_pretrained("style-ae")
+    gpu = load_pretrained("style-ae", device="cuda")
+    assert {p.device.type for p in gpu.parameters()} == {"cuda"} and not gpu.training
+    for k, v in cpu.state_dict().items():
+        assert torch.equal(v, gpu.state_dict()[k].cpu()), k
