@@ -101,7 +101,7 @@ clean = 0.2 * np.sin(2 * np.pi * 200 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * 
 sf.write("clean.wav", clean, 16000, subtype="FLOAT")
 sf.write("noisy.wav", clean + 0.02 * np.random.default_rng(0).standard_normal(16000), 16000, subtype="FLOAT")
 commands = {
-    "score": ["score", "clean.wav", "noisy.wav", "--metrics", "snr"],
+    "score": ["score", "noisy.wav", "clean.wav", "--metrics", "snr"],   # estimate first, as every metric
     "encode": ["codec", "encode", "noisy.wav", "--no-progress"],
     "decode": ["codec", "decode", "encoded/noisy.esc", "--subtype", "FLOAT", "--no-progress"],
     "train": ["train", "toy", "train.steps=3", "train.val_every=0", "train.tensorboard=false",
