@@ -20,6 +20,9 @@ def check_audio(x: torch.Tensor, name: str = "input", *, finite: bool = True) ->
         raise ShapeError(f"{name} must have shape (batch, channels, samples), got {tuple(x.shape)}{_reshape_hint(x)}")
     if x.shape[-1] == 0:
         raise ShapeError(f"{name} has no samples: shape {tuple(x.shape)}")
+    if x.shape[0] == 0 or x.shape[1] == 0:
+        raise ShapeError(f"{name} has an empty batch or no channels: shape {tuple(x.shape)}")
+    check_floating(x, name)
     if finite:
         check_finite(x, name)
     return x

@@ -11,7 +11,10 @@ An experiment is one YAML file (see docs/listening.md) naming its type and its a
   ``level_0`` exists), optionally ``params.json``; or ``pairs: FILE.jsonl`` with lines
   ``{"sequence", "level", "reference", "test", "params"}``.
 
-Relative paths are relative to the YAML file. Only the files an experiment declares are ever
+Relative data paths (``stimuli``, ``pairs``, ``generate.clips``) are relative to the working
+directory, like every other earshot command's paths, wherever the YAML file lives (in the
+repository's ``configs/listening/``, in the installed package, or anywhere else); see
+:func:`data_path`. Paths inside a ``pairs`` JSON Lines file are relative to that file. Only the files an experiment declares are ever
 served (`Experiment.files`): the web app maps opaque ids to these keys and never reads a path
 that came from a request.
 """
@@ -200,12 +203,18 @@ def _int(raw: dict, key: str, default, *, low: int | None = None):
     return value
 
 
+def data_path(value) -> Path:
+    """A data path from an experiment file: ``~`` expanded, relative to the working directory."""
+    return (Path.cwd() / Path(str(value)).expanduser()).resolve()
+
+
 def _folder(exp: Experiment, raw: dict, key: str) -> Path:
     if key not in raw:
         raise ConfigError(f"{exp.path}: a {exp.type} experiment needs '{key}'")
-    folder = (exp.path.parent / str(raw[key])).resolve()
+    folder = data_path(raw[key])
     if not folder.exists():
-        raise ConfigError(f"{exp.path}: {key} {folder} does not exist (for JND, run `earshot listen prepare`)")
+        raise ConfigError(f"{exp.path}: {key} {folder} does not exist (relative paths are relative to the "
+                          f"working directory, {Path.cwd()}; to make it, run `earshot listen prepare {exp.path}`)")
     return folder
 
 

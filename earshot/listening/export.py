@@ -15,7 +15,10 @@ Judgments from participants flagged by catch trials, and from sequences whose ca
 failed, are left out unless ``include_flagged``.
 
 ``--format csv`` writes one row per answer (per rating for MUSHRA) to ``OUT`` and the summary
-(`earshot.listening.stats`) to ``OUT`` with ``_summary.csv``.
+(`earshot.listening.stats`) to ``OUT`` with ``_summary.csv``. A text cell that a spreadsheet
+would run as a formula (it starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return,
+e.g. a stimulus named ``=HYPERLINK(...)``) is written with a leading ``'`` (OWASP's CSV
+injection advice); numbers are written as they are.
 """
 
 from __future__ import annotations
@@ -132,12 +135,22 @@ def summary_table(kind: str, records: list[dict]) -> tuple[list[str], list[dict]
     return cols, [{k: round(v, 6) if isinstance(v, float) else v for k, v in asdict(r).items()} for r in rows]
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value):
+    """``value``, or for text a spreadsheet would run as a formula, the text after a ``'``."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def csv_text(columns: list[str], rows: list[dict]) -> str:
-    """A CSV document (header + rows; extra keys in rows are ignored)."""
+    """A CSV document (header + rows; extra keys in rows are ignored); formula text neutralised."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
+    w.writerow({c: safe_cell(c) for c in columns})
+    w.writerows({k: safe_cell(v) for k, v in row.items()} for row in rows)
     return buf.getvalue()
 
 

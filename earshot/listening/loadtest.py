@@ -11,6 +11,7 @@ acknowledged answer is stored (``lost``) and none twice (``duplicated``).
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import time
 from collections import Counter
@@ -80,6 +81,21 @@ class _Failed(Exception):
     pass
 
 
+class _RequestsAtDebug(logging.Filter):
+    """httpx logs every request at INFO; a load test makes thousands. Shown as DEBUG (``-v``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+def quiet_request_logs() -> None:
+    """Demote httpx's per-request INFO lines to DEBUG (idempotent)."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _RequestsAtDebug) for f in logger.filters):
+        logger.addFilter(_RequestsAtDebug())
+
+
 async def _call(client: httpx.AsyncClient, result: LoadResult, method: str, url: str, **kw) -> dict:
     for attempt in range(20):
         result.requests += 1
@@ -139,9 +155,13 @@ async def _participant(client, result: LoadResult, experiment: str, quota: int, 
 
 
 async def simulate(base_url: str, experiment: str, *, participants: int = 50, answers: int = 2000,
-                   duplicate_every: int = 10, seed: int = 0) -> LoadResult:
-    """Run the simulated participants against a live server; returns what was sent."""
-    result = LoadResult(participants=participants, target=answers)
+                   duplicate_every: int = 10, seed: int = 0, result: LoadResult | None = None) -> LoadResult:
+    """Run the simulated participants against a live server; returns what was sent.
+
+    ``result``: a LoadResult to fill (another thread may watch ``result.sent`` grow).
+    """
+    quiet_request_logs()
+    result = result or LoadResult(participants=participants, target=answers)
     quotas = [answers // participants + (i < answers % participants) for i in range(participants)]
     rngs = [np.random.default_rng([seed, i]) for i in range(participants)]
     limits = httpx.Limits(max_connections=participants + 8, max_keepalive_connections=participants + 8)

@@ -34,6 +34,10 @@ MUSHRA and A/B (``generate:`` writes items into the ``stimuli`` folder)::
         opus_low: {type: opus, strength: 0.7}
         clean: {type: clean}             # (A/B only; MUSHRA has its hidden reference already)
 
+Relative paths (``clips``, and the experiment's ``stimuli`` / ``pairs`` folder that is written)
+are relative to the working directory (`earshot.listening.experiment.data_path`), so the
+shipped examples work from the project folder wherever the YAML file is installed.
+
 Item ``i`` is an excerpt drawn as for JND; MUSHRA items get ``reference.wav`` too. Each
 condition's parameters are drawn with ``default_rng([seed, i, j])`` and written to the item's
 ``params.json``. Then, for MUSHRA, an item without ``anchor.<ext>`` gets ``anchor.wav``, the
@@ -52,6 +56,7 @@ from scipy import signal
 
 from earshot.audio.io import AUDIO_EXTENSIONS, load, save
 from earshot.errors import ConfigError
+from earshot.listening.experiment import data_path
 
 COMMON_KEYS = {"clips", "kind", "split", "seconds", "sample_rate", "seed"}
 GENERATE_KEYS = COMMON_KEYS | {"n_sequences", "n_levels", "perturbations", "max_strength"}
@@ -72,14 +77,13 @@ def prepare_experiment(path, *, overwrite: bool = False) -> list[Path]:
             raise ConfigError(f"{path}: a JND experiment needs a 'generate' section to prepare its pairs")
         if "pairs" not in raw:
             raise ConfigError(f"{path}: a JND experiment needs 'pairs' (the folder to write)")
-        return generate_ladders(raw["generate"], path.parent / raw["pairs"], base=path.parent, overwrite=overwrite)
+        return generate_ladders(raw["generate"], data_path(raw["pairs"]), overwrite=overwrite)
     if raw.get("type") not in ("mushra", "ab") or "stimuli" not in raw:
         raise ConfigError(f"{path}: nothing to prepare (type {raw.get('type')!r}, no 'stimuli')")
-    stimuli = path.parent / str(raw["stimuli"])
+    stimuli = data_path(raw["stimuli"])
     written = []
     if raw.get("generate"):
-        written += generate_items(raw["generate"], stimuli, base=path.parent, reference=raw["type"] == "mushra",
-                                  overwrite=overwrite)
+        written += generate_items(raw["generate"], stimuli, reference=raw["type"] == "mushra", overwrite=overwrite)
     if raw["type"] == "mushra":
         written += write_anchors(stimuli)
     return written
@@ -111,10 +115,13 @@ def write_anchors(stimuli: Path) -> list[Path]:
     return written
 
 
-def _clips(cfg: dict, base: Path) -> list[Path]:
-    root = (base / str(cfg["clips"])).resolve()
+def _clips(cfg: dict) -> list[Path]:
+    root = data_path(cfg["clips"])
     if not root.is_dir():
-        raise ConfigError(f"generate.clips: {root} is not a folder")
+        hint = (f"; build the corpus with `earshot corpus build {cfg['clips']} --minutes 5`"
+                if cfg.get("kind") or cfg.get("split") else "")
+        raise ConfigError(f"generate.clips: {root} is not a folder (relative paths are relative to the "
+                          f"working directory){hint}")
     if cfg.get("kind") or cfg.get("split"):
         from earshot.data.corpus import load_manifest
 
@@ -166,7 +173,7 @@ def _sizes(cfg: dict) -> tuple[int, int, int]:
     return sr, seed, n
 
 
-def generate_items(cfg: dict, out: Path, *, base: Path, reference: bool, overwrite: bool = False) -> list[Path]:
+def generate_items(cfg: dict, out: Path, *, reference: bool, overwrite: bool = False) -> list[Path]:
     """Write ``n_items`` MUSHRA / A/B item folders (conditions, params.json) under ``out``."""
     from earshot.data.perturb import PERTURBATIONS
 
@@ -183,7 +190,7 @@ def generate_items(cfg: dict, out: Path, *, base: Path, reference: bool, overwri
     n_items = int(cfg.get("n_items", 4))
     if (out / "item_000").exists() and not overwrite:
         raise ConfigError(f"{out / 'item_000'} exists; pass --overwrite to generate the items again")
-    clips, written = _clips(cfg, base), []
+    clips, written = _clips(cfg), []
     for i in range(n_items):
         rng = np.random.default_rng([seed, i])
         clip = clips[int(rng.integers(len(clips)))]
@@ -207,7 +214,7 @@ def generate_items(cfg: dict, out: Path, *, base: Path, reference: bool, overwri
     return written
 
 
-def generate_ladders(cfg: dict, out: Path, *, base: Path, overwrite: bool = False) -> list[Path]:
+def generate_ladders(cfg: dict, out: Path, *, overwrite: bool = False) -> list[Path]:
     """Write ``n_sequences`` JND sequences (reference, level ladder, params.json) under ``out``."""
     from earshot.data.perturb import PERTURBATIONS
 
@@ -224,7 +231,7 @@ def generate_ladders(cfg: dict, out: Path, *, base: Path, overwrite: bool = Fals
     existing = [out / f"seq_{i:03d}" for i in range(n_seq) if (out / f"seq_{i:03d}").exists()]
     if existing and not overwrite:
         raise ConfigError(f"{existing[0]} exists; pass --overwrite to generate the ladders again")
-    clips = _clips(cfg, base)
+    clips = _clips(cfg)
     written = []
     for i in range(n_seq):
         rng = np.random.default_rng([seed, i])

@@ -59,14 +59,12 @@ def mean_ci(values, confidence: float = 0.95) -> tuple[float, float, float]:
 
 
 def wilson(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float, float]:
-    """``(proportion, low, high)``: the Wilson score interval of a binomial proportion."""
+    """``(proportion, low, high)``: the Wilson score interval of a binomial proportion
+    (scipy's ``binomtest(...).proportion_ci("wilson")``); NaN for ``n == 0``."""
     if n == 0:
         return math.nan, math.nan, math.nan
-    z = float(sps.norm.ppf(0.5 + confidence / 2))
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return p, centre - half, centre + half
+    ci = sps.binomtest(int(successes), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return successes / n, float(ci.low), float(ci.high)
 
 
 def mushra_screen(records, *, threshold: float = 90.0, max_share: float = 0.15) -> set:

@@ -47,8 +47,8 @@ class AppServer:
     """``earshot listen serve EXPERIMENTS --db DB`` on 127.0.0.1:``port`` with a known admin token."""
 
     def __init__(self, experiments, db: str, *, admin_token: str = "test-admin-token-0123456789",
-                 max_body_bytes: int = 16384, timeout: float = 60.0):
-        self.port = free_port()
+                 max_body_bytes: int = 16384, timeout: float = 60.0, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.admin_token = admin_token
         cmd = [sys.executable, "-m", "earshot.cli.listen", "serve", *map(str, experiments),
@@ -82,6 +82,11 @@ class AppServer:
     def output(self) -> str:
         self.log.seek(0)
         return self.log.read()
+
+    def kill(self) -> None:
+        """``kill -9`` the server (no shutdown handlers run) and reap it."""
+        self.proc.kill()
+        self.proc.wait()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -168,7 +173,7 @@ class TemporaryPostgres:
         self.stop()
 
 
-def make_load_experiment(root, *, answers_per_participant: int = 40) -> Path:
+def make_load_experiment(root, *, answers_per_participant: int = 40, name: str = "load") -> Path:
     """Write a synthetic A/B experiment for load tests under ``root``; returns its YAML path.
 
     Two items of nine 0.1 s tones (72 comparisons), no volume check, rate limits high enough
@@ -186,9 +191,9 @@ def make_load_experiment(root, *, answers_per_participant: int = 40) -> Path:
             sf.write(str(root / "ab" / item / f"c{c}.wav"), 0.1 * np.sin(2 * np.pi * (200 + 50 * c) * t), 16000)
     fast = {"api_per_second": 1e4, "api_burst": 1e4, "audio_per_second": 1e4, "audio_burst": 1e4,
             "join_per_minute": 1e6}
-    cfg = {"name": "load", "type": "ab", "stimuli": "ab", "volume_check": False,
+    cfg = {"name": name, "type": "ab", "stimuli": str(Path(root).resolve() / "ab"), "volume_check": False,
            "items_per_participant": min(answers_per_participant, 72), "rate_limit": fast}
-    path = root / "load.yaml"
+    path = root / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
 
@@ -217,3 +222,48 @@ def run_load_test(experiment, db: str, *, participants: int = 50, answers: int =
         store.dispose()
     result.database = store.safe_url.split(":")[0].split("+")[0]
     return result
+
+
+def run_crash_load_test(experiment, db: str, *, participants: int = 500, answers: int = 20000,
+                        kill_at: float = 0.5, duplicate_every: int = 10, seed: int = 0) -> dict:
+    """`run_load_test` with a ``kill -9`` of the server in the middle.
+
+    When ``kill_at`` of the answers are acknowledged, the server process is killed with SIGKILL
+    and a new one is started on the same port and database; the simulated participants see
+    transport errors and retry with the same idempotency keys, as a browser would. Afterwards
+    the database must hold every acknowledged answer exactly once.
+
+    Returns ``{"result": LoadResult, "acknowledged_at_kill", "restart_seconds"}``.
+    """
+    import asyncio
+    import threading
+
+    from earshot.listening import loadtest
+    from earshot.listening.experiment import load_experiment
+    from earshot.listening.store import Store
+
+    name = load_experiment(experiment, check_audio=False).name
+    result = loadtest.LoadResult(participants=participants, target=answers)
+    server = AppServer([experiment], db)
+    worker = threading.Thread(target=lambda: asyncio.run(loadtest.simulate(
+        server.url, name, participants=participants, answers=answers, duplicate_every=duplicate_every,
+        seed=seed, result=result)))
+    worker.start()
+    try:
+        _wait(lambda: result.sent >= kill_at * answers or not worker.is_alive(), 3600, "the kill point")
+        at_kill = result.sent
+        server.kill()
+        server.log.close()
+        start = time.monotonic()
+        server = AppServer([experiment], db, port=server.port)
+        restart = time.monotonic() - start
+        worker.join()
+    finally:
+        server.stop()
+    store = Store(db, create=False)
+    try:
+        loadtest.count_in_db(result, store)
+    finally:
+        store.dispose()
+    result.database = store.safe_url.split(":")[0].split("+")[0]
+    return {"result": result, "acknowledged_at_kill": at_kill, "restart_seconds": restart}

@@ -57,15 +57,15 @@ def make_stimuli(root: Path) -> dict[str, Path]:
             "join_per_minute": 100000}
     joins = {"join_per_minute": 600}  # many tests join; the default limits otherwise
     configs = {
-        "mushra": {"type": "mushra", "stimuli": "mushra", "title": "<script>alert(1)</script> & MUSHRA",
+        "mushra": {"type": "mushra", "stimuli": str(root / "mushra"), "title": "<script>alert(1)</script> & MUSHRA",
                    "instructions": "Rate <b>each</b> version.", "rate_limit": joins},
-        "jnd": {"type": "jnd", "pairs": "pairs", "sequences_per_participant": 1,
+        "jnd": {"type": "jnd", "pairs": str(root / "pairs"), "sequences_per_participant": 1,
                 "pretest": {"n_trials": 2, "min_correct": 2}, "title": "JND test",
                 "rate_limit": joins},
-        "ab": {"type": "ab", "stimuli": "ab3", "title": "A/B test", "rate_limit": joins},
-        "load": {"type": "ab", "stimuli": "ab", "volume_check": False, "items_per_participant": 40,
+        "ab": {"type": "ab", "stimuli": str(root / "ab3"), "title": "A/B test", "rate_limit": joins},
+        "load": {"type": "ab", "stimuli": str(root / "ab"), "volume_check": False, "items_per_participant": 40,
                  "rate_limit": fast},
-        "slow": {"type": "ab", "stimuli": "ab3", "volume_check": False,
+        "slow": {"type": "ab", "stimuli": str(root / "ab3"), "volume_check": False,
                  "rate_limit": {"api_per_second": 0.1, "api_burst": 3, "join_per_minute": 6}},
     }
     paths = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,7 +42,11 @@ def copy_experiment(experiments, tmp_path, which, changes=None):
     src = experiments[which].parent
     for sub in ("mushra", "pairs", "ab3"):
         shutil.copytree(src / sub, tmp_path / sub, dirs_exist_ok=True)
-    cfg = {**yaml.safe_load(experiments[which].read_text()), **(changes or {})}
+    cfg = yaml.safe_load(experiments[which].read_text())
+    for key in ("stimuli", "pairs"):  # the copies; data paths are relative to the working directory
+        if isinstance(cfg.get(key), str):
+            cfg[key] = str(tmp_path / Path(cfg[key]).name)
+    cfg.update(changes or {})
     path = tmp_path / f"{which}.yaml"
     path.write_text(yaml.safe_dump({k: v for k, v in cfg.items() if v is not None}))
     return path
@@ -80,7 +85,8 @@ def test_bad_stimuli(experiments, tmp_path):
         load_experiment(path)
 
 
-def test_jsonl_pair_set(tmp_path):
+def test_jsonl_pair_set(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     rows = []
     for s in range(2):
         ref = tmp_path / "audio" / f"r{s}.wav"

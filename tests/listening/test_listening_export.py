@@ -130,3 +130,38 @@ def test_csv_export_has_means_and_intervals(db, tmp_path, capsys):
     assert "jnd (jnd): 3 done; 0 flagged; 51 answers" in status
     assert "mushra (mushra): 2 done; 0 flagged; 6 answers" in status
     assert listen_cli.main(["status", str(tmp_path / "missing.db")]) == 2
+
+
+def test_csv_export_neutralises_formula_prefixes(tmp_path, monkeypatch):
+    # a stimulus named =HYPERLINK(...) was written verbatim: a spreadsheet would run it
+    import yaml
+    from listening_helpers import tone, write
+
+    evil = ['=HYPERLINK("evil.example","x")', "+SUM(A1)", "-2+3", "@cmd", "plain"]
+    for name in evil:
+        write(tmp_path / "stim" / "item" / f"{name}.wav", tone(300))
+    (tmp_path / "ab.yaml").write_text(yaml.safe_dump({"name": "ab", "type": "ab", "volume_check": False,
+                                                        "stimuli": str(tmp_path / "stim")}))
+    path = str(tmp_path / "ab.db")
+    service = ListeningService(Store(path), {"ab": load_experiment(tmp_path / "ab.yaml")})
+    run_participant(service, "ab", lambda state, trial: {"choice": "A"})
+    service.store.dispose()
+    out = tmp_path / "ab.csv"
+    assert listen_cli.main(["export", path, "--experiment", "ab", "--format", "csv", "--out", str(out)]) == 0
+    for table in (out, tmp_path / "ab_summary.csv"):
+        cells = [c for row in csv.reader(table.open()) for c in row]
+        assert not [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")], table
+        assert not [c for c in cells if c.startswith("-") and not _is_number(c)], table
+    conditions = {r["condition_a"] for r in csv.DictReader(out.open())} | {
+        r["condition_b"] for r in csv.DictReader(out.open())}
+    assert conditions == {"'" + n if n != "plain" else n for n in evil}
+    summary = list(csv.DictReader((tmp_path / "ab_summary.csv").open()))
+    assert all(_is_number(r["mean"]) for r in summary)  # numbers stay numbers
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -50,3 +50,17 @@ def test_load_postgresql(postgres, experiments, capsys):
         result, counts = run(server, postgres.url)
     check(result, capsys, "PostgreSQL")
     assert counts["answers"] == counts["distinct_trials"] == ANSWERS
+
+
+def test_kill_9_in_the_middle_loses_and_duplicates_nothing_on_postgresql(postgres, tmp_path):
+    # the large run (500 participants, 20,000 answers) is scripts/listening_crash_test.py;
+    # its figures are in docs/listening.md
+    from earshot.listening.testing import make_load_experiment, run_crash_load_test
+
+    experiment = make_load_experiment(tmp_path, answers_per_participant=20, name="crash")
+    out = run_crash_load_test(experiment, postgres.url, participants=50, answers=1000, kill_at=0.5)
+    result = out["result"]
+    assert 500 <= out["acknowledged_at_kill"] < 1000  # killed in the middle, not after the end
+    assert not result.errors, result.errors[:3]
+    assert result.sent == 1000 and result.stored == 1000
+    assert result.lost == 0 and result.duplicated == 0 and result.unacknowledged == 0

@@ -4,6 +4,7 @@ perturbations, and MUSHRA's 3.5 kHz low-pass anchors."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +24,8 @@ def band_db(x: np.ndarray, low: float, high: float) -> float:
     return 10 * np.log10(spec[(f >= low) & (f < high)].sum())
 
 
-def test_jnd_ladder(tmp_path):
+def test_jnd_ladder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # data paths are relative to the working directory
     rng = np.random.default_rng(1)
     for i in range(2):
         write(tmp_path / "clean" / f"clip{i}.wav", np.concatenate([np.zeros(800), tone(300 + 200 * i), tone(500)])
@@ -53,7 +55,8 @@ def test_jnd_ladder(tmp_path):
     assert len(prepare_experiment(tmp_path / "made.yaml", overwrite=True)) == 2 * 7
 
 
-def test_mushra_anchor(tmp_path):
+def test_mushra_anchor(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # data paths are relative to the working directory
     rng = np.random.default_rng(0)
     noise = 0.1 * rng.standard_normal(SR)
     write(tmp_path / "stim" / "item" / "reference.wav", noise)
@@ -72,7 +75,8 @@ def test_mushra_anchor(tmp_path):
     assert sorted(load_experiment(tmp_path / "m.yaml").items[1].files) == ["anchor", "codec", "reference"]
 
 
-def test_generated_mushra_items(tmp_path):
+def test_generated_mushra_items(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # data paths are relative to the working directory
     write(tmp_path / "clean" / "a.wav", np.concatenate([tone(300), tone(600), tone(900)]))
     cfg = {"name": "gen", "type": "mushra", "stimuli": "items",
            "generate": {"clips": "clean", "n_items": 2, "seconds": 0.3, "seed": 1,
@@ -112,3 +116,21 @@ def test_example_configs_are_valid():
         else:
             assert set(gen) <= prepare.ITEM_KEYS
             assert {c["type"] for c in gen["conditions"].values()} <= set(PERTURBATIONS) | {"clean"}
+
+
+@pytest.mark.slow
+def test_the_documented_quick_start_works_from_a_project_folder(tmp_path, monkeypatch, capsys):
+    # `clips: corpus` used to resolve beside the YAML file (configs/listening/corpus): the quick
+    # start failed. Data paths are now relative to the working directory, wherever the YAML is.
+    from earshot.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    config = Path(__file__).parents[2] / "configs" / "listening" / "ab-speech.yaml"
+    assert main(["listen", "prepare", str(config)]) == 2  # no corpus yet: a clear error saying how
+    assert "earshot corpus build corpus" in capsys.readouterr().err
+    assert main(["corpus", "build", "corpus", "--minutes", "0.3"]) == 0
+    assert main(["listen", "prepare", str(config)]) == 0
+    exp = load_experiment(config)
+    assert exp.root == tmp_path / "runs" / "listening" / "ab-speech"
+    assert len(exp.items) == 8 and sorted(exp.items[0].files) == ["clean", "mp3_low", "opus_low", "reverb"]
+    assert not (config.parent / "corpus").exists() and not (config.parent / "runs").exists()
