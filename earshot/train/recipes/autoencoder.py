@@ -132,7 +132,7 @@ class AutoencoderRecipe(Recipe):
         return self._loss_mods
 
     def training_step(self, models, batch, ctx: StepContext):
-        estimate = models["model"](batch)
+        estimate = ctx.balance(models["model"](batch))  # train.balancer rescales each term wrt it
         return {name: loss(estimate, batch) for name, loss in self._losses(ctx.device).items()}
 
     def validation_step(self, models, batch):

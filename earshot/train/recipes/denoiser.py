@@ -116,7 +116,7 @@ class DenoiserRecipe(Recipe):
         return self._loss_mods
 
     def training_step(self, models, batch, ctx: StepContext):
-        estimate = models["model"](batch["noisy"])
+        estimate = ctx.balance(models["model"](batch["noisy"]))  # train.balancer rescales each term wrt it
         return {name: loss(estimate, batch["clean"]) for name, loss in self._losses(ctx.device).items()}
 
     def validation_step(self, models, batch):
