@@ -205,7 +205,6 @@ def run_load_test(experiment, db: str, *, participants: int = 50, answers: int =
 
     from earshot.listening import loadtest
     from earshot.listening.experiment import load_experiment
-    from earshot.listening.store import Store
 
     name = load_experiment(experiment, check_audio=False).name
     with AppServer([experiment], db) as server:
@@ -215,6 +214,14 @@ def run_load_test(experiment, db: str, *, participants: int = 50, answers: int =
         after = server.cpu_seconds()
         if before is not None and after is not None:
             result.server_cpu_seconds = after - before
+    return _counted(result, db)
+
+
+def _counted(result, db: str):
+    """``result`` with its database counts filled in (`loadtest.count_in_db`)."""
+    from earshot.listening import loadtest
+    from earshot.listening.store import Store
+
     store = Store(db, create=False)
     try:
         loadtest.count_in_db(result, store)
@@ -240,7 +247,6 @@ def run_crash_load_test(experiment, db: str, *, participants: int = 500, answers
 
     from earshot.listening import loadtest
     from earshot.listening.experiment import load_experiment
-    from earshot.listening.store import Store
 
     name = load_experiment(experiment, check_audio=False).name
     result = loadtest.LoadResult(participants=participants, target=answers)
@@ -260,10 +266,4 @@ def run_crash_load_test(experiment, db: str, *, participants: int = 500, answers
         worker.join()
     finally:
         server.stop()
-    store = Store(db, create=False)
-    try:
-        loadtest.count_in_db(result, store)
-    finally:
-        store.dispose()
-    result.database = store.safe_url.split(":")[0].split("+")[0]
-    return {"result": result, "acknowledged_at_kill": at_kill, "restart_seconds": restart}
+    return {"result": _counted(result, db), "acknowledged_at_kill": at_kill, "restart_seconds": restart}
