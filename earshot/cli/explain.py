@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from earshot.cli.common import (add_device_option, add_writing_options, check_output, examples, resolve_device,
-                                say, split_list)
+                                split_list)
 
 DEFAULT_LOSSES = ["l1", "mrstft", "mel"]
 
@@ -44,7 +44,8 @@ def run(args) -> int:
     grads = loss_gradients(ref.to(device), deg.to(device), losses)
     for g in grads:
         g.gradient = g.gradient.cpu()
-        say(args, f"{g.name:>12s}  loss {g.value:.4g}  |grad| peak {float(g.gradient.abs().max()):.3g}")
+        if not args.quiet:
+            print(f"{g.name:>12s}  loss {g.value:.4g}  |grad| peak {float(g.gradient.abs().max()):.3g}")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(gradient_heatmaps(ref, deg, grads, args.sample_rate, title=args.degraded.name))
     print(f"wrote {args.out}")
