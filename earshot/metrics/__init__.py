@@ -25,9 +25,11 @@ from earshot.metrics.registry import (
     missing_metrics,
     score,
 )
+from earshot.metrics.stateful import PESQ, SISDR, STOI, JNDDistance, MeanMetric, MelDistance
 
 __all__ = [
-    "BSSEvalResult", "METRICS", "MetricError", "MetricSpec", "available_metrics", "bss_eval", "default_metrics",
-    "estoi", "get_metric", "isr", "missing_metrics", "log_spectral_distance", "mel_distance", "pesq", "sar", "score",
-    "sdr", "si_sdr", "snr", "stft_distance", "stoi",
+    "BSSEvalResult", "JNDDistance", "METRICS", "MeanMetric", "MelDistance", "MetricError", "MetricSpec", "PESQ",
+    "SISDR", "STOI", "available_metrics", "bss_eval", "default_metrics", "estoi", "get_metric", "isr",
+    "log_spectral_distance", "mel_distance", "missing_metrics", "pesq", "sar", "score", "sdr", "si_sdr", "snr",
+    "stft_distance", "stoi",
 ]
