@@ -10,7 +10,7 @@ MR-STFT, mel distance and L1. The table gives Spearman's rho between -distance a
 reference measure over all the degraded clips of a kind (pooled over degradation types and
 clips), and per degradation type.
 
-    run(ReferenceEval(clips=4)) -> Section      # `earshot eval references`
+    run(ReferenceEval(clips=4)) -> Section      # `earshot eval jnd-references`
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from earshot.data.corpus import DEFAULT_CORPUS
 from earshot.errors import EarshotError
 from earshot.evals.stats import spearman
 
-log = logging.getLogger("earshot.evals.references")
+log = logging.getLogger("earshot.evals.jnd_references")
 SR = 16000
 # (type, amounts): noise SNR dB, MP3 kbps, Opus kbps, low-pass strength, reverb strength
 LADDER = {"noise": [30.0, 20.0, 10.0, 0.0], "mp3": [64, 32, 16, 8], "opus": [32.0, 16.0, 8.0, 6.0],
@@ -44,7 +44,7 @@ class ReferenceEval:
     seconds: float = 4.0              # clip length
     distances: list[str] = field(default_factory=lambda: ["jnd", "cdpam", "mrstft", "mel", "l1"])  # distances compared
     jnd_weights: str = "jnd-sim-16k"  # JND network
-    out: str = "runs/eval-references"  # output folder
+    out: str = "runs/eval-jnd-references"  # output folder
     seed: int = 0
 
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from earshot.evals.references import LADDER, correlations, degrade
+from earshot.evals.jnd_references import LADDER, correlations, degrade
 from earshot.metrics import si_sdr
 
 
