@@ -28,7 +28,8 @@ def register(subparsers) -> None:
     p = sub.add_parser("serve", help="serve experiments in the browser",
                        epilog=examples("earshot listen serve configs/listening/mushra-codecs.yaml --db results.db",
                                        "earshot listen serve a.yaml b.yaml --db postgresql://user@host/db --port 8080"))
-    p.add_argument("experiments", nargs="+", type=Path, metavar="EXPERIMENT.yaml", help="experiment definitions")
+    p.add_argument("experiments", nargs="+", type=Path, metavar="EXPERIMENT.yaml",
+                   help="experiment files, or shipped examples by name (ab-speech, jnd-speech, mushra-codecs)")
     p.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file or database URL (default {DEFAULT_DB})")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on")
     p.add_argument("--port", type=int, default=8000, help="port to listen on")
@@ -39,7 +40,8 @@ def register(subparsers) -> None:
     p.set_defaults(func=serve)
 
     p = sub.add_parser("prepare", help="make an experiment's stimuli: JND level ladders, MUSHRA/A-B items, MUSHRA anchors")
-    p.add_argument("experiment", type=Path, metavar="EXPERIMENT.yaml", help="experiment definition")
+    p.add_argument("experiment", type=Path, metavar="EXPERIMENT.yaml",
+                   help="experiment file, or a shipped example by name (ab-speech, jnd-speech, mushra-codecs)")
     add_overwrite_option(p)
     p.set_defaults(func=prepare)
 
@@ -68,6 +70,13 @@ def register(subparsers) -> None:
     p.set_defaults(func=loadtest)
 
 
+def experiment_file(path: Path) -> Path:
+    """An experiment file by path, or a shipped example by name (``mushra-codecs``)."""
+    from earshot.train.config import default_configs_dir, find_config
+
+    return find_config(path, default_configs_dir() / "listening")
+
+
 def serve(args) -> int:
     import uvicorn
 
@@ -78,7 +87,7 @@ def serve(args) -> int:
 
     experiments = {}
     for path in args.experiments:
-        exp = load_experiment(path)
+        exp = load_experiment(experiment_file(path))
         if exp.name in experiments:
             raise ConfigError(f"two experiments are named {exp.name!r}")
         experiments[exp.name] = exp
@@ -101,7 +110,7 @@ def serve(args) -> int:
 def prepare(args) -> int:
     from earshot.listening.prepare import prepare_experiment
 
-    written = prepare_experiment(args.experiment, overwrite=args.overwrite)
+    written = prepare_experiment(experiment_file(args.experiment), overwrite=args.overwrite)
     print(f"{len(written)} files written")
     return 0
 
@@ -155,7 +164,7 @@ def loadtest(args) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or str(Path(tmp) / "load.db")
         per_participant = -(-args.answers // args.participants)
-        experiment = args.experiment or make_load_experiment(tmp, answers_per_participant=per_participant)
+        experiment = experiment_file(args.experiment) if args.experiment else make_load_experiment(tmp, answers_per_participant=per_participant)
         result = run_load_test(experiment, db, participants=args.participants, answers=args.answers)
     print(result.describe())
     return 0 if result.ok else 1

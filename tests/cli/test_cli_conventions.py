@@ -211,3 +211,14 @@ def test_export_defaults_to_the_run_folder(tmp_path, capsys):
     assert main(["export", str(run_dir), "--name", "toy-export-default"]) == 0
     assert (run_dir / "export" / "toy-export-default.json").is_file()
     assert not (Path(earshot.__file__).parent / "weights" / "toy-export-default.json").exists()
+
+
+def test_listening_examples_are_found_by_name(tmp_path, monkeypatch):
+    from earshot.cli.listen import experiment_file
+
+    shipped = default_configs_dir() / "listening" / "mushra-codecs.yaml"
+    monkeypatch.chdir(tmp_path)
+    for name in ("mushra-codecs", "mushra-codecs.yaml", "listening/mushra-codecs", "configs/listening/mushra-codecs.yaml"):
+        assert experiment_file(Path(name)) == shipped, name
+    with pytest.raises(ConfigError, match="ab-speech"):
+        experiment_file(Path("no-such-test"))
