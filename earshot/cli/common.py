@@ -42,7 +42,9 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str:
         text = action.help or ""
         default = action.default
-        if default in (None, False, argparse.SUPPRESS) or default == [] or "default" in text.lower():
+        empty = default is None or default is False or default is argparse.SUPPRESS or (isinstance(default, list)
+                                                                                   and not default)
+        if empty or "default" in text.lower():
             return text
         if not action.option_strings and action.nargs not in (argparse.OPTIONAL, argparse.ZERO_OR_MORE):
             return text

@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = EarshotParser(
         prog="earshot",
         description="Perceptual losses, metrics and reference models for generative audio.",
-        epilog=examples("earshot score clean.wav decoded.wav", "earshot codec encode speech.wav",
+        epilog=examples("earshot score decoded.wav clean.wav      (estimate first, then the reference)", "earshot codec encode speech.wav",
                         "earshot separate song.wav", "earshot train toy train.steps=200",
                         "earshot COMMAND --help      (every command's options and defaults)"),
     )

@@ -73,6 +73,7 @@ def test_defaults_are_shown_once_and_examples_keep_their_layout():
     assert "bitrate in kbit/s (default: 6.0)" in text
     assert "(default: codec-16k)" in text and "default: 30.0" in text
     assert "\nexamples:\n  earshot codec encode speech.wav" in text       # one example per line, indented
+    assert "to the mixture) (default: 0)" in " ".join(subparser(PARSER, "separate").format_help().split())  # 0 is shown
     explain = subparser(PARSER, "explain").format_help()
     assert "(default: l1 mrstft mel)" in explain and explain.count("default:") == explain.count("(default")
     for command in OWN:
