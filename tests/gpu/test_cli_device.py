@@ -1,6 +1,7 @@
 """`--device` on the commands that run a network: cpu everywhere (CI), cuda where present.
 
-Run the CUDA half with: ``.venv/bin/python -m pytest tests/cli/test_device_cli.py -m gpu -q``.
+In tests/gpu so that scripts/device_check.sh runs the CUDA half; alone:
+``.venv/bin/python -m pytest tests/gpu/test_cli_device.py -q``.
 """
 
 from __future__ import annotations
