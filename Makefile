@@ -7,12 +7,12 @@ STAMP := $(VENV)/.earshot-installed
 APT_PACKAGES := espeak-ng fluidsynth fluid-soundfont-gm chromium postgresql sox
 BENCH_PEERS := encodec einops openunmix cdpam
 
-.PHONY: demo test bench setup system clean
+.PHONY: demo test bench setup system recordings clean
 
-demo: setup
+demo: setup recordings
 	$(VENV)/bin/earshot demo
 
-test: setup
+test: setup recordings
 	$(PY) -m pytest
 
 bench: setup
@@ -20,6 +20,10 @@ bench: setup
 	$(PY) benchmarks/run_all.py
 
 setup: system $(STAMP)
+
+# The Debian packages of real recordings the corpus draws on (docs/data.md), cached once.
+recordings: $(STAMP)
+	$(VENV)/bin/earshot corpus fetch
 
 system:
 	@bash scripts/install_system.sh $(APT_PACKAGES)
