@@ -119,7 +119,7 @@ def pair_items(ref: Path, deg: Path) -> list[Pair]:
         if folder.is_dir() and not other.exists():
             raise ConfigError(f"{other}: no such folder (to pair with the folder {folder})")
     if not ref.is_dir():
-        return [Pair(ref, deg, ref.name)]
+        return [Pair(ref, deg, deg.name)]  # named after the file scored: the estimate
     refs, degs = _audio_files(ref), _audio_files(deg)
     if not refs:
         raise ConfigError(f"no audio files ({', '.join(AUDIO_EXTENSIONS)}) under {ref}")

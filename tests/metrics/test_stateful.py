@@ -114,3 +114,19 @@ def test_two_processes_sync_to_the_single_process_value(tmp_path):
     # the halves differ (so the sync did something), and each rank kept its own states
     assert ranks[0]["local"]["si_sdr"] != pytest.approx(ranks[1]["local"]["si_sdr"], rel=1e-3)
     assert ranks[0]["counts"]["stoi"] + ranks[1]["counts"]["stoi"] == 7
+
+
+def test_jnd_distance_accumulates_like_the_function():
+    from earshot.metrics import JNDDistance
+    from earshot.metrics.jnd import jnd_distance
+
+    g = torch.Generator().manual_seed(0)
+    ref = 0.1 * torch.randn(4, 1, SR, generator=g)
+    est = ref + torch.tensor([0.0, 0.003, 0.01, 0.03]).reshape(4, 1, 1) * torch.randn(4, 1, SR, generator=g)
+    m = JNDDistance(SR)
+    first = m(est[:2], ref[:2])
+    m.update(est[2:], ref[2:])
+    want = jnd_distance(est, ref, SR)
+    assert float(first) == pytest.approx(float(want[:2].mean()), rel=1e-5)
+    assert float(m.compute()) == pytest.approx(float(want.mean()), rel=1e-5)
+    assert want[0] == 0 and want[3] > want[1]  # identical clips: 0; more noise: farther
