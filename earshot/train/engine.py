@@ -6,8 +6,11 @@ gradient accumulation and clipping, mixed precision on GPUs, optional EMA weight
 recipes that build a ``"discriminator"``, GAN alternation (``train.disc_steps`` discriminator
 steps per generator step after ``train.adversary_start`` warm-up steps). It validates every
 ``train.val_every`` steps, logs (TensorBoard, CSV, audio examples, progress bar) and writes
-atomic checkpoints every ``train.ckpt_every`` steps, at the end, and on SIGINT/SIGTERM.
-A resumed run continues exactly: models, optimisers, schedules, EMA, RNG states, data position.
+atomic, checksummed checkpoints every ``train.ckpt_every`` steps, at the end (``train.steps`` or
+the ``train.max_minutes`` budget), and on SIGINT/SIGTERM (DataLoader workers ignore both, so a
+signalled process group still checkpoints). What a checkpoint holds is a
+:class:`~earshot.train.state.TrainState`; a resumed run continues exactly from it. Every backward
+pass goes through Fabric; ``train.compile`` compiles the trained models.
 """
 
 from __future__ import annotations
