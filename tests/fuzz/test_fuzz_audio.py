@@ -61,7 +61,7 @@ def test_mutated_valid_files(kind, draw):
     for pos, value in draw.draw(st.lists(st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)),
                                          max_size=8)):
         data[pos] = value
-    cut = draw.draw(st.integers(0, len(data)))
+    cut = draw.draw(st.one_of(st.just(len(data)), st.integers(0, len(data))))  # whole, or truncated
     resample = draw.draw(st.sampled_from([None, 16000]))
     attempt("audio: mutated WAV/FLAC", load_checked, bytes(data[:cut]), kind, sample_rate=resample)
 

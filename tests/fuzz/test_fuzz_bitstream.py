@@ -53,8 +53,9 @@ def test_mutated_valid_file_with_its_checksum_recomputed(changes, keep_crc):
 
 
 @fuzz_settings(150)
-@given(st.integers(0, 2**32 - 1), st.integers(0, 40), st.integers(0, 8), st.integers(0, 2**32 - 1),
-       st.integers(0, 255), st.integers(1, 12))
+@given(st.one_of(st.integers(0, 2**32 - 1), st.integers(0, 40 * 320)), st.integers(0, 40), st.integers(0, 8),
+       st.one_of(st.just(16000), st.integers(0, 2**32 - 1)), st.one_of(st.just(0), st.integers(0, 255)),
+       st.one_of(st.just(10), st.integers(1, 12)))
 def test_crafted_headers(n_samples, frames, n_q, rate, flags, bits):
     import struct
     import zlib

@@ -34,16 +34,20 @@ def test_train_config_from_dict(doc):
     attempt("config: from_dict", config.from_dict, doc, ToyConfig)
 
 
+override_values = st.one_of(st.text(max_size=10), st.sampled_from(["100", "0", "-1", "1e-3", "true", "null", "[1, 2]",
+                                                                    "bf16-mixed", "32", "nan", "{a: 1}"]))
+
+
 @fuzz_settings(150)
 @given(st.dictionaries(st.sampled_from(["train.steps", "train.lr", "recipe.x", "recipe.hidden", "train",
                                         "steps", "train.precision", "recipe.sample_rate", "train.seed"]),
-                       st.text(max_size=10), max_size=4))
+                       override_values, max_size=4))
 def test_train_config_overrides(overrides):
     base = config.RunConfig("toy", config.TrainConfig(), ToyConfig())
     attempt("config: overrides", config.apply_overrides, base, overrides)
 
 
-@fuzz_settings(150)
+@fuzz_settings(100)
 @given(st.one_of(documents.map(lambda d: yaml.safe_dump(d, allow_unicode=True)), st.text(max_size=200)))
 def test_train_config_yaml_files(text):
     path = WORK / "cfg.yaml"
@@ -51,9 +55,29 @@ def test_train_config_yaml_files(text):
     attempt("config: YAML files", config.read_yaml, path)
 
 
-@fuzz_settings(200)
+def _stimuli() -> Path:
+    """A tiny valid A/B stimulus folder, so that mutated experiment files can also load."""
+    import numpy as np
+    import soundfile as sf
+
+    root = WORK / "stim"
+    for item in ("a", "b"):
+        (root / item).mkdir(parents=True, exist_ok=True)
+        for c in ("x", "y", "z"):
+            sf.write(str(root / item / f"{c}.wav"), 0.1 * np.ones(160), 16000)
+    return root
+
+
+STIMULI = _stimuli()
+VALID_EXPERIMENT = {"name": "fuzz", "type": "ab", "stimuli": str(STIMULI)}
+
+
+@fuzz_settings(120)
 @given(st.one_of(documents.map(lambda d: yaml.safe_dump(d, allow_unicode=True)), st.text(max_size=200),
-                 documents.map(lambda d: yaml.safe_dump({"name": "x", "type": "ab", **d}))))
+                 documents.map(lambda d: yaml.safe_dump({**VALID_EXPERIMENT, **d})),
+                 st.dictionaries(st.sampled_from(["pairs", "no_preference", "items_per_participant", "rate_limit",
+                                                  "title", "volume_check", "seed", "question"]),
+                                 values, max_size=3).map(lambda d: yaml.safe_dump({**VALID_EXPERIMENT, **d}))))
 def test_listening_experiment_files(text):
     path = WORK / "exp.yaml"
     path.write_text(text)

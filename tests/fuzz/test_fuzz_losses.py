@@ -34,7 +34,8 @@ def finite_value(loss, prediction, target):
 
 
 @fuzz_settings(150)
-@given(st.sampled_from(sorted(LOSSES)), st.lists(st.integers(0, 3), max_size=3),
+@given(st.sampled_from(sorted(LOSSES)),
+       st.one_of(st.tuples(st.integers(1, 3), st.integers(1, 2)).map(list), st.lists(st.integers(0, 3), max_size=3)),
        st.integers(0, 2000), st.sampled_from(DTYPES), st.sampled_from(["noise", "zeros", "dc", "loud", "tiny"]),
        st.integers(0, 10**6), st.booleans())
 def test_loss_inputs(name, lead, samples, dtype, kind, seed, mismatch):
