@@ -188,3 +188,15 @@ def test_estimate_first_device_option_and_missing_extras_in_list(tmp_path, capsy
     assert "no: pip install 'earshot[metrics]'" in rows["stoi"] and " yes " in rows["snr"]
     assert main(["score", str(d), str(r), "-m", "stoi"]) == 2
     assert "pip install 'earshot[metrics]'" in capsys.readouterr().err
+
+
+@pytest.mark.gpu
+def test_device_cuda_scores_like_cpu(tmp_path, capsys):
+    x = _signal(5, seconds=1.0)
+    r, d = save(tmp_path / "r.wav", x, SR), save(tmp_path / "d.wav", _noisy(x, 12.0, 5), SR)
+    values = {}
+    for device in ("cpu", "cuda"):
+        assert main(["score", str(d), str(r), "-m", "snr,si_sdr,mel_distance,lsd,stoi", "--json", "--device", device]) == 0
+        values[device] = json.loads(capsys.readouterr().out)["items"][0]["metrics"]
+    for name, value in values["cpu"].items():
+        assert values["cuda"][name] == pytest.approx(value, rel=1e-3, abs=1e-3), name

@@ -130,3 +130,16 @@ def test_jnd_distance_accumulates_like_the_function():
     assert float(first) == pytest.approx(float(want[:2].mean()), rel=1e-5)
     assert float(m.compute()) == pytest.approx(float(want.mean()), rel=1e-5)
     assert want[0] == 0 and want[3] > want[1]  # identical clips: 0; more noise: farther
+
+
+@pytest.mark.gpu
+def test_states_and_inputs_on_cuda_give_the_cpu_value():
+    data = batches(n_batches=2)
+    cpu, gpu = {"si_sdr": SISDR(), "mel": MelDistance(SR)}, {"si_sdr": SISDR().cuda(), "mel": MelDistance(SR).cuda()}
+    for est, ref in data:
+        for name in cpu:
+            cpu[name].update(est, ref)
+            gpu[name].update(est.cuda(), ref.cuda())
+    for name in cpu:
+        assert gpu[name].total.device.type == "cuda"
+        assert float(gpu[name].compute()) == pytest.approx(float(cpu[name].compute()), rel=1e-4, abs=1e-4), name
