@@ -19,14 +19,22 @@ channels of one batch element), for spectrograms ``S = |X|`` or ``S = fb @ |X|``
 - ``log_mse`` / ``lin_mse``: mean squared difference of log / linear spectrograms;
 - ``log_l2``: mean over frames of the L2 norm over frequency of ``log S_x - log S_y``
   (``sqrt(sum + l2_eps) - sqrt(l2_eps)``: zero for equal inputs, finite gradient).
+
+Precision, compile, higher derivatives: bf16 and fp16 inputs are computed in float32 (float64
+stays float64), with autocast off, and the result has the computing dtype. Under
+``torch.compile`` the same distance is built from plain differentiable ops (:func:`_eager_distance`),
+which the compiler fuses; the hand-written backward pass is for eager mode. A backward pass
+run with ``create_graph=True`` (gradient penalties, ``gradgradcheck``) recomputes the
+gradient with plain autograd, so second derivatives are exact.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
-from torch.autograd.function import once_differentiable
 
 from earshot.dsp.stft import center_pad, pad_window
 from earshot.errors import ConfigError
@@ -121,50 +129,90 @@ def _distance(sx: torch.Tensor, sy: torch.Tensor, terms: DistanceTerms, items: i
             extra.update(e=e)
         if terms.log_l2:
             r = torch.sqrt(e.square().sum(-1, keepdim=True) + terms.l2_eps)
-            r0 = torch.tensor(terms.l2_eps, dtype=r.dtype, device=r.device).sqrt()
-            loss += terms.log_l2 * _per_item(r - r0, items).mean(1)
+            loss += terms.log_l2 * _per_item(r - r.new_full((), terms.l2_eps).sqrt(), items).mean(1)
             extra.update(e=e, r=r)
     return loss, extra
 
 
+def _floor(power_eps: float, dtype: torch.dtype) -> float:
+    """``sqrt(power_eps)`` rounded as ``dtype`` computes it (the magnitude floor), as a Python float."""
+    kind = np.float64 if dtype == torch.float64 else np.float32
+    return float(np.sqrt(kind(power_eps)))
+
+
 class _SpectralDistance(torch.autograd.Function):
-    """Saves the padded signals and the magnitudes (not the complex spectra); the backward pass
-    recomputes the spectrum of the signals that need a gradient (one extra FFT each)."""
+    """Saves the padded signals and the magnitudes (on CUDA also the complex spectrum of ``x``);
+    the backward pass recomputes the spectrum of the signals that need a gradient (one extra FFT
+    each) unless it was saved. With ``create_graph=True`` it differentiates :func:`_eager_distance`
+    instead, so that second derivatives are exact."""
 
     @staticmethod
     def forward(ctx, xp, yp, window, fb, n_fft, hop, terms, items):
         rows = xp.shape[0]
         spec = _spectrum(torch.cat([xp, yp]), window, n_fft, hop)
         mag = _magnitude(spec, terms.power_eps)
+        keep = spec[:rows] if xp.is_cuda else None       # memory is cheap there, an FFT is not
         del spec
         s = mag if fb is None else torch.matmul(mag, fb.t())
         loss, extra = _distance(s[:rows], s[rows:], terms, items)
-        ctx.cfg = (n_fft, hop, terms, items, extra)
+        ctx.cfg = (n_fft, hop, terms, items, extra, keep)
         ctx.save_for_backward(xp, yp, window, fb, mag, s if fb is not None else None)
         return loss
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
-        n_fft, hop, terms, items, extra = ctx.cfg
+        n_fft, hop, terms, items, extra, keep = ctx.cfg
         xp, yp, window, fb, mag, s = ctx.saved_tensors
-        rows = xp.shape[0]
-        s = mag if s is None else s
-        d_sx, d_sy = _grad_spectrogram(grad, s[:rows], s[rows:], terms, items, extra, ctx.needs_input_grad[:2])
-        floor = torch.tensor(terms.power_eps, dtype=xp.dtype).sqrt().item()
-        half_window = window * 0.5
-        grads = [None, None]
-        for k, (d_s, sig) in enumerate(((d_sx, xp), (d_sy, yp))):
-            if d_s is None:
-                continue
-            m = mag[:rows] if k == 0 else mag[rows:]
-            scale = (d_s if fb is None else torch.matmul(d_s, fb)).div_(m)
-            scale.masked_fill_(m <= floor, 0.0)
-            spec = _spectrum(sig, window, n_fft, hop)
-            # complex * real promotes element by element (slow); a complex copy of scale is 6x faster
-            g = _overlap_add(spec.mul_(scale.to(spec.dtype)), half_window, n_fft, hop)
-            grads[k] = torch.nn.functional.pad(g, (0, sig.shape[-1] - g.shape[-1]))
+        with torch.autocast(xp.device.type, enabled=False):
+            if torch.is_grad_enabled():                   # create_graph: differentiable recomputation
+                return _eager_backward(ctx, grad, xp, yp, window, fb, n_fft, hop, terms, items)
+            grads = _fast_backward(ctx, grad, xp, yp, window, fb, mag, s, n_fft, hop, terms, items, extra, keep)
         return grads[0], grads[1], None, None, None, None, None, None
+
+
+def _fast_backward(ctx, grad, xp, yp, window, fb, mag, s, n_fft, hop, terms, items, extra, keep):
+    rows = xp.shape[0]
+    s = mag if s is None else s
+    d_sx, d_sy = _grad_spectrogram(grad, s[:rows], s[rows:], terms, items, extra, ctx.needs_input_grad[:2])
+    floor = _floor(terms.power_eps, xp.dtype)
+    half_window = window * 0.5
+    grads = [None, None]
+    for k, (d_s, sig) in enumerate(((d_sx, xp), (d_sy, yp))):
+        if d_s is None:
+            continue
+        m = mag[:rows] if k == 0 else mag[rows:]
+        scale = (d_s if fb is None else torch.matmul(d_s, fb)).div_(m)
+        scale.masked_fill_(m <= floor, 0.0)
+        spec = keep.clone() if (k == 0 and keep is not None) else _spectrum(sig, window, n_fft, hop)
+        # complex * real promotes element by element (slow); a complex copy of scale is 6x faster
+        g = _overlap_add(spec.mul_(scale.to(spec.dtype)), half_window, n_fft, hop)
+        grads[k] = torch.nn.functional.pad(g, (0, sig.shape[-1] - g.shape[-1]))
+    return grads
+
+
+def _eager_backward(ctx, grad, xp, yp, window, fb, n_fft, hop, terms, items):
+    """Gradients of ``sum(grad * distance)`` by autograd through :func:`_eager_distance` (graph kept)."""
+    want = [t for t, w in zip((xp, yp), ctx.needs_input_grad[:2]) if w]
+    loss = _eager_distance(xp, yp, window, fb, n_fft, hop, terms, items)
+    got = iter(torch.autograd.grad(loss, want, grad, create_graph=True))
+    return tuple(next(got) if w else None for w in ctx.needs_input_grad[:2]) + (None,) * 6
+
+
+def _eager_distance(xp, yp, window, fb, n_fft, hop, terms, items):
+    """The same distance from plain differentiable ops (for ``torch.compile`` and higher derivatives).
+
+    The target's spectrogram is computed without a graph when it needs no gradient.
+    """
+    def spectrogram(sig):
+        spec = _spectrum(sig, window, n_fft, hop)
+        power = torch.view_as_real(spec).square().sum(-1)          # real ops: the compiler fuses them
+        mag = (power.clamp_min(terms.power_eps) if terms.power_eps > 0 else power).sqrt()
+        return mag if fb is None else torch.matmul(mag, fb.t())
+
+    sx = spectrogram(xp)
+    with torch.set_grad_enabled(torch.is_grad_enabled() and yp.requires_grad):
+        sy = spectrogram(yp)
+    return _distance(sx, sy, terms, items)[0]
 
 
 def _grad_spectrogram(grad, sx, sy, terms, items, extra, want):
@@ -230,13 +278,19 @@ def spectral_distance(x: torch.Tensor, y: torch.Tensor, *, n_fft: int, hop_lengt
     ``rows`` must be a multiple of ``items``; row groups of ``rows // items`` form one item.
     The STFT is centred (``n_fft // 2`` padding, reflection when the signal is long enough,
     zeros otherwise). ``filterbank`` ``(n_bins, n_fft // 2 + 1)`` projects magnitudes (mel).
-    Returns ``(items,)``. Differentiable once (no double backward).
+    Returns ``(items,)`` in float32 for half-precision inputs (computed in float32 with autocast
+    off), else in the inputs' dtype. Differentiable twice and more (see the module docstring).
     """
     if x.shape != y.shape or x.dim() != 2 or x.shape[0] % items:
         raise ConfigError(f"spectral_distance needs equal (rows, samples) shapes with rows % items == 0, "
                           f"got {tuple(x.shape)}, {tuple(y.shape)}, items={items}")
-    xp, yp = center_pad(x, n_fft, pad_mode), center_pad(y, n_fft, pad_mode)
-    window = pad_window(window.to(x.dtype), n_fft)
-    if filterbank is not None:
-        filterbank = filterbank.to(x.dtype)
-    return _SpectralDistance.apply(xp, yp, window, filterbank, n_fft, hop_length, terms, items)
+    dtype = torch.promote_types(x.dtype, y.dtype)
+    dtype = torch.float32 if dtype in (torch.float16, torch.bfloat16) else dtype
+    with torch.autocast(x.device.type, enabled=False):
+        xp, yp = center_pad(x.to(dtype), n_fft, pad_mode), center_pad(y.to(dtype), n_fft, pad_mode)
+        window = pad_window(window.to(dtype), n_fft)
+        if filterbank is not None:
+            filterbank = filterbank.to(dtype)
+        if torch.compiler.is_compiling():
+            return _eager_distance(xp, yp, window, filterbank, n_fft, hop_length, terms, items)
+        return _SpectralDistance.apply(xp, yp, window, filterbank, n_fft, hop_length, terms, items)

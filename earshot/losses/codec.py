@@ -29,6 +29,7 @@ from torch import nn
 from earshot.errors import ConfigError
 from earshot.validate import check_pair, check_reduction, check_sample_rate, reduce
 from earshot.losses.frozen import FrozenNetworkLoss
+from earshot.losses.precision import float32_loss
 
 LAYER_SETS = ("all", "encoder", "shallow", "decoder")
 
@@ -116,6 +117,7 @@ class CodecLoss(FrozenNetworkLoss):
             raise ConfigError(f"layer_weights has {len(layer_weights)} values for {len(self.layers)} layers")
         return {n: float(w) for n, w in zip(self.layers, layer_weights)}
 
+    @float32_loss
     def terms(self, input: torch.Tensor, target: torch.Tensor) -> CodecLossTerms:
         """The loss's terms per batch item (channels averaged), without reduction."""
         check_pair(input, target)
@@ -142,6 +144,7 @@ class CodecLoss(FrozenNetworkLoss):
         total = self.prediction_weight * pred + self.feature_weight * feats + self.waveform_weight * wave
         return CodecLossTerms(pred, feats, wave, total, per_layer)
 
+    @float32_loss
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """``input``, ``target``: ``(batch, channels, samples)`` at ``sample_rate`` -> reduced loss."""
         return reduce(self.terms(input, target).total, self.reduction)

@@ -2,7 +2,7 @@
 
 ``WeightedLoss({"l1": (1.0, L1Loss()), "mrstft": (0.5, MultiResolutionSTFTLoss())})`` or
 ``WeightedLoss.from_string("l1 + 0.5*mrstft", sample_rate=16000)``; calling it returns a
-:class:`LossResult` with ``total`` and ``components`` (each part, unweighted).
+:class:`LossResult`: a tensor (the total) that also carries ``components`` (each part, unweighted).
 
 :class:`GradientBalancer` (Défossez et al. 2022, EnCodec, arXiv:2210.13438) rescales each
 loss's gradient with respect to the model output so that each loss contributes the fraction
@@ -20,26 +20,56 @@ from torch import nn
 from earshot.errors import ConfigError, ShapeError
 
 
-@dataclass
-class LossResult:
-    """A weighted sum and its parts. ``components[name]`` is the unweighted (reduced) loss."""
+class LossResult(torch.Tensor):
+    """A weighted sum that *is* its total (a ``torch.Tensor``) and also carries its parts.
 
-    total: torch.Tensor
+    Use it as the loss tensor (``.backward()``, ``.item()``, ``float()``, arithmetic and torch
+    functions give plain tensors or floats); ``components[name]`` is each unweighted (reduced)
+    part, ``weights[name]`` its weight, :meth:`parts` plain floats for logging.
+    """
+
     components: dict[str, torch.Tensor]
     weights: dict[str, float]
+
+    @staticmethod
+    def __new__(cls, total: torch.Tensor, components: Mapping[str, torch.Tensor], weights: Mapping[str, float]):
+        out = total.as_subclass(cls)
+        out.components, out.weights = dict(components), dict(weights)
+        return out
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        with torch._C.DisableTorchFunctionSubclass():     # results are plain tensors
+            return func(*args, **(kwargs or {}))
+
+    @property
+    def total(self) -> torch.Tensor:
+        """The weighted sum as a plain tensor (same autograd graph)."""
+        return self.as_subclass(torch.Tensor)
 
     @property
     def weighted(self) -> dict[str, torch.Tensor]:
         return {k: self.weights[k] * v for k, v in self.components.items()}
 
-    def item(self) -> dict[str, float]:
-        """Plain floats for logging (means over the batch for reduction "none")."""
+    def parts(self) -> dict[str, float]:
+        """Plain floats for logging: each component and ``"total"`` (means over the batch for reduction "none")."""
         out = {k: float(v.detach().mean()) for k, v in self.components.items()}
         out["total"] = float(self.total.detach().mean())
         return out
 
-    def backward(self, **kwargs) -> None:
-        self.total.backward(**kwargs) if self.total.dim() == 0 else self.total.sum().backward(**kwargs)
+    def backward(self, gradient=None, **kwargs) -> None:
+        """Back-propagate the total (summed first when it holds one value per item)."""
+        total = self.total
+        if gradient is None and total.dim() != 0:
+            total = total.sum()
+        total.backward(gradient, **kwargs)
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{k}={float(v.detach().mean()):.4g}" for k, v in self.components.items())
+        return f"LossResult(total={self.total!r}, {parts})"
 
 
 class WeightedLoss(nn.Module):
@@ -47,7 +77,7 @@ class WeightedLoss(nn.Module):
 
     ``terms`` maps a name to ``(weight, module)`` (or to a module, weight 1). Each module's own
     reduction is used; build them with the same reduction (``from_string`` does). ``forward``
-    returns a :class:`LossResult` (never a bare tensor).
+    returns a :class:`LossResult`, a tensor holding the total that also carries the parts.
     """
 
     def __init__(self, terms: Mapping[str, "nn.Module | tuple[float, nn.Module]"]):

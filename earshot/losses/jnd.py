@@ -21,6 +21,7 @@ from torch import nn
 
 from earshot.validate import check_pair, check_reduction, check_sample_rate, reduce
 from earshot.losses.frozen import FrozenNetworkLoss
+from earshot.losses.precision import float32_loss
 
 DEFAULT_WEIGHTS = "jnd-sim-16k"
 
@@ -68,7 +69,7 @@ class JNDLoss(FrozenNetworkLoss):
         """The frozen JND network (eval mode)."""
         return self._net
 
-
+    @float32_loss
     def judge(self, input: torch.Tensor, target: torch.Tensor) -> JNDJudgment:
         """Distance and P(different) per batch item (channels: mean distance, max probability)."""
         check_pair(input, target)
@@ -76,6 +77,7 @@ class JNDLoss(FrozenNetworkLoss):
         out = self._net(self._fold(input, self.sample_rate), self._fold(target, self.sample_rate))
         return JNDJudgment(out.distance.reshape(b, c).mean(1), out.p_different.reshape(b, c).amax(1))
 
+    @float32_loss
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """``input``, ``target``: ``(batch, channels, samples)`` at ``sample_rate`` -> reduced distance."""
         check_pair(input, target)

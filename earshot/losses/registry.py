@@ -153,8 +153,11 @@ def build_loss(spec: "str | Mapping[str, float]", *, sample_rate: int | None = N
                **kwargs) -> nn.Module:
     """Build a loss from a name (``"mrstft"``), a sum (``"l1 + 0.5*mrstft"``) or ``{name: weight}``.
 
-    A single unweighted name gives that loss module (``kwargs`` go to its constructor); anything
-    else gives a :class:`~earshot.losses.combine.WeightedLoss` returning a ``LossResult``.
+    One rule: the module returned, called as ``loss(prediction, target)``, always returns a float32
+    ``torch.Tensor`` (a scalar, or ``(batch,)`` for ``reduction="none"``). A single unweighted name
+    gives that loss module (``kwargs`` go to its constructor); anything else gives a
+    :class:`~earshot.losses.combine.WeightedLoss`, whose tensor is a
+    :class:`~earshot.losses.combine.LossResult`: the total, also carrying ``components``.
     ``sample_rate`` (Hz) is passed to every loss that takes one; a loss that needs one and gets
     none raises ``SampleRateError``.
     """

@@ -27,6 +27,7 @@ from earshot.dsp.spectral_distance import DistanceTerms, spectral_distance
 from earshot.dsp.stft import make_window
 from earshot.dsp.weighting import a_weighting, fir_filter, preemphasis
 from earshot.errors import ConfigError, ShapeError
+from earshot.losses.precision import float32_loss
 from earshot.validate import check_pair, check_reduction, check_sample_rate, reduce
 
 
@@ -108,6 +109,7 @@ class SpectralLoss(nn.Module):
             return input.reshape(2 * b, t), target.reshape(2 * b, t), 2 * b
         return input.reshape(b * c, t), target.reshape(b * c, t), b
 
+    @float32_loss
     def per_resolution(self, input: torch.Tensor, target: torch.Tensor) -> list[torch.Tensor]:
         """Unweighted per-item distance at each resolution: a list of ``(batch,)`` tensors."""
         x, y, items = self._prepare(input, target)
@@ -121,8 +123,9 @@ class SpectralLoss(nn.Module):
             out.append(d)
         return out
 
+    @float32_loss
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """``input``, ``target``: ``(batch, channels, samples)`` -> reduced loss (``(batch,)`` for "none")."""
+        """``input``, ``target``: ``(batch, channels, samples)`` -> reduced float32 loss (``(batch,)`` for "none")."""
         parts = self.per_resolution(input, target)
         total = sum(w * d for w, d in zip(self.weights, parts))
         if self.combine == "mean":
@@ -196,8 +199,8 @@ class MultiResolutionSTFTLoss(SpectralLoss):
 
     Defaults: FFT sizes (1024, 2048, 512), hops (120, 240, 50), windows (600, 1200, 240) hann,
     spectral convergence + log-magnitude L1, power floor 1e-8. Equal per batch item to
-    ``auraloss.freq.MultiResolutionSTFTLoss`` with the same settings, at about 2.5x its speed and
-    half its peak memory on CPU (benchmarks/losses.py). ``perceptual_weighting`` A-weights both signals first (needs
+    ``auraloss.freq.MultiResolutionSTFTLoss`` with the same settings, at about 2.3x its speed on
+    CPU and, compiled, 2.2x on an H200 (benchmarks/losses.py; docs/losses.md). ``perceptual_weighting`` A-weights both signals first (needs
     ``sample_rate``); ``sum_difference`` compares stereo sum and difference signals.
     """
 

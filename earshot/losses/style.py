@@ -17,6 +17,7 @@ import torch
 
 from earshot.errors import ConfigError, ShapeError
 from earshot.losses.frozen import FrozenNetworkLoss
+from earshot.losses.precision import float32_loss
 from earshot.losses.style_features import FeatureExtractor, feature_extractor
 from earshot.validate import check_audio, check_reduction, reduce
 
@@ -104,6 +105,7 @@ class StyleLoss(_FeatureLoss):
                  reduction: str = "mean", eps: float = 1e-8):
         super().__init__(features, sample_rate, layers, weights, reduction, eps, "style")
 
+    @float32_loss
     def forward(self, input: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         if input.shape[:2] != style.shape[:2]:
             raise ShapeError(f"input {tuple(input.shape)} and style {tuple(style.shape)} differ in batch or channels")
@@ -121,6 +123,7 @@ class ContentLoss(_FeatureLoss):
                  reduction: str = "mean", eps: float = 1e-8):
         super().__init__(features, sample_rate, layers, weights, reduction, eps, "content")
 
+    @float32_loss
     def forward(self, input: torch.Tensor, content: torch.Tensor) -> torch.Tensor:
         if input.shape != content.shape:
             raise ShapeError(f"input {tuple(input.shape)} and content {tuple(content.shape)} differ")

@@ -16,21 +16,24 @@ import math
 import torch
 from torch import nn
 
+from earshot.losses.precision import float32_loss
 from earshot.validate import check_pair, check_reduction, reduce
 
 
 class _WaveformLoss(nn.Module):
-    """Base: validates the pair, computes per-item values, reduces."""
+    """Base: validates the pair, computes per-item values in float32 (float64 after ``.double()``), reduces."""
 
     def __init__(self, *, reduction: str = "mean"):
         super().__init__()
         self.reduction = check_reduction(reduction)
+        self.register_buffer("precision", torch.zeros(()), persistent=False)   # its dtype: the compute dtype
 
     def per_item(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    @float32_loss
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """``input``, ``target``: ``(batch, channels, samples)`` -> reduced loss (``(batch,)`` for "none")."""
+        """``input``, ``target``: ``(batch, channels, samples)`` -> reduced float32 loss (``(batch,)`` for "none")."""
         check_pair(input, target)
         return reduce(self.per_item(input, target), self.reduction)
 
@@ -82,15 +85,21 @@ def _zero_mean(x: torch.Tensor, on: bool) -> torch.Tensor:
 
 
 def _db_ratio(num: torch.Tensor, den: torch.Tensor, eps: float) -> torch.Tensor:
-    """``10 log10(num / (den + eps) + eps)``, finite for silence."""
-    return 10.0 * torch.log10(num / (den + eps) + eps)
+    """``10 log10((num + eps) / (den + eps))``: finite for silence, with a gradient wherever ``den > 0``.
+
+    Both energies are regularised by ``eps``, so a silent (or, after ``zero_mean``, DC or
+    one-sample) target gives ``10 log10(eps / (|error|^2 + eps))``: 0 dB when the estimate is
+    silent too, and a loss that pulls the estimate towards silence otherwise.
+    """
+    return 10.0 * torch.log10((num + eps) / (den + eps))
 
 
 class SNRLoss(_WaveformLoss):
     """Negative signal-to-noise ratio in dB, ``-10 log10(|y|^2 / |y - x|^2)``, per channel, mean over channels.
 
-    ``eps`` (in both the denominator and the ratio) caps the value for identical or silent
-    inputs at about ``-10 log10(|y|^2 / eps)``. ``zero_mean`` removes DC first.
+    ``eps`` is added to both energies: identical inputs give ``-10 log10(|y|^2 / eps + 1)``, a silent
+    target gives ``10 log10(1 + |x|^2 / eps)`` (0 for a silent estimate, with a gradient towards
+    silence otherwise). ``zero_mean`` removes DC first.
     """
 
     def __init__(self, *, zero_mean: bool = True, eps: float = 1e-8, reduction: str = "mean"):
@@ -105,8 +114,10 @@ class SNRLoss(_WaveformLoss):
 class SISDRLoss(_WaveformLoss):
     """Negative scale-invariant SDR in dB (Le Roux et al. 2019), per channel, mean over channels.
 
-    ``SI-SDR = 10 log10(|a y|^2 / |a y - x|^2)`` with ``a = <x, y> / |y|^2``. A scaled copy of the
-    target gives a large value capped by ``eps``.
+    ``SI-SDR = 10 log10((|a y|^2 + eps) / (|a y - x|^2 + eps))`` with ``a = <x, y> / (|y|^2 + eps)``.
+    A scaled copy of the target gives a large value capped by ``eps``. A silent target (also a DC
+    or one-sample one with ``zero_mean``) gives ``10 log10(1 + |x|^2 / eps)`` with a gradient
+    towards silence, and 0 when both are silent: finite values and gradients, never a constant.
     """
 
     def __init__(self, *, zero_mean: bool = True, eps: float = 1e-8, reduction: str = "mean"):
@@ -121,7 +132,8 @@ class SISDRLoss(_WaveformLoss):
 
 
 class SDSDRLoss(_WaveformLoss):
-    """Negative scale-dependent SDR in dB (Le Roux et al. 2019): ``10 log10(|a y|^2 / |y - x|^2)``."""
+    """Negative scale-dependent SDR in dB (Le Roux et al. 2019): ``10 log10(|a y|^2 / |y - x|^2)``,
+    with ``eps`` added to both energies (silence as in :class:`SISDRLoss`)."""
 
     def __init__(self, *, zero_mean: bool = True, eps: float = 1e-8, reduction: str = "mean"):
         super().__init__(reduction=reduction)

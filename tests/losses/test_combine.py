@@ -22,7 +22,24 @@ def test_weighted_sum_from_dict_and_string_agree(rng):
     torch.testing.assert_close(a.total, l1 + 0.5 * mr)
     torch.testing.assert_close(b.total, a.total)
     torch.testing.assert_close(a.weighted["mrstft"], 0.5 * mr)
-    assert a.item()["total"] == pytest.approx(float(l1 + 0.5 * mr))
+    assert a.parts()["total"] == pytest.approx(float(l1 + 0.5 * mr))
+    # issue 17: the result is the total tensor itself, so it works wherever a loss tensor does
+    assert isinstance(a, torch.Tensor) and a.item() == pytest.approx(float(l1 + 0.5 * mr))
+    assert float(a + 1.0) == pytest.approx(float(l1 + 0.5 * mr) + 1.0)
+    assert type(a * 2.0) is torch.Tensor and float(a * 2.0) == pytest.approx(2 * a.item())
+    assert torch.isfinite(a) and a.dtype == torch.float32 and a.shape == ()
+
+
+def test_build_loss_always_returns_a_loss_tensor(rng):
+    """One rule (issue 17): what build_loss returns gives a float32 tensor, for a name or a sum."""
+    from earshot.losses import build_loss
+
+    x, y = torch.randn(2, 1, 2000, generator=rng), torch.randn(2, 1, 2000, generator=rng)
+    single, weighted = build_loss("mrstft")(x, y), build_loss("0.5*mrstft")(x, y)
+    assert isinstance(single, torch.Tensor) and isinstance(weighted, torch.Tensor)
+    assert weighted.item() == pytest.approx(0.5 * single.item(), rel=1e-6)
+    per_item = build_loss("l1 + sisdr", reduction="none")(x, y)
+    assert per_item.shape == (2,) and per_item.components["sisdr"].shape == (2,)
 
 
 def test_reduction_none_and_backward(rng):
