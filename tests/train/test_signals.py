@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 
 from earshot.train.checkpoint import DELAY_ENV, latest_checkpoint, list_checkpoints
@@ -79,13 +80,21 @@ def test_kill_9_during_save_keeps_the_last_good_checkpoint(tmp_path, toy_config)
     assert not any(p.name.endswith(".tmp") for p in ckpt_dir.iterdir())   # the stale temp file is gone
 
 
+@pytest.mark.slow
 def test_preemption_of_the_process_group_with_workers_resumes_exactly(tmp_path, toy_config):
-    """A scheduler signals the whole process group (the main process and its DataLoader workers)."""
+    """A scheduler signals the whole process group (the main process and its DataLoader workers).
+
+    Workers start by forkserver here (Python 3.14's default on Linux): they do not inherit the
+    engine's Python handler, so before the workers ignored the signals they died with the group
+    (and the forkserver too): exit status 1, no checkpoint. With fork they inherit the handler.
+    """
     run, steps = tmp_path / "run", 40
-    args = ["train.num_workers=2", "train.batch_size=4", "recipe.train_items=16", "train.log_every=1",
-            "train.ckpt_every=0"]
+    args = ["train.num_workers=2", "train.batch_size=4", "recipe.train_items=160", "train.log_every=1",
+            "train.ckpt_every=0"]   # one epoch: the workers start once
+    code = ("import multiprocessing as mp, sys; mp.set_start_method('forkserver', force=True); "
+            "from earshot.cli.main import main; sys.exit(main(sys.argv[1:]))")
     env = dict(os.environ, OMP_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, "-m", "earshot.cli.main", "train", "toy", "--run-dir", str(run),
+    proc = subprocess.Popen([sys.executable, "-c", code, "train", "toy", "--run-dir", str(run),
                              f"train.steps={steps}", *QUIET, *args], env=env, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     _wait_for(lambda: (run / "metrics.csv").exists() and len((run / "metrics.csv").read_text().splitlines()) > 12, proc)
