@@ -190,7 +190,10 @@ def resolve_names(metrics: Iterable[str] | str | None) -> list[str]:
     if metrics is None:
         return default_metrics()
     if isinstance(metrics, str):
-        metrics = [m for m in metrics.split(",")]
+        metrics = metrics.split(",")
+    metrics = list(metrics) if isinstance(metrics, Iterable) else metrics
+    if not isinstance(metrics, list) or not all(isinstance(m, str) for m in metrics):
+        raise ConfigError(f"metrics must be names (a list of strings or a comma-separated string), got {metrics!r}")
     names = [m.strip() for m in metrics if m.strip()]
     if not names:
         raise ConfigError("no metric names given")
