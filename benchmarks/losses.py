@@ -181,10 +181,10 @@ def main(argv=None) -> int:
                         help="also time torch.compile'd versions of our losses (mode; reduce-overhead uses CUDA graphs)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")
     parser.add_argument("--json", type=Path, help="also write the rows here")
-    parser.add_argument("--quick", action="store_true", help="16 kHz, batch 8 x 1 s, 5 repeats")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 16 kHz, batch 2 x 0.5 s, 3 repeats")
     args = parser.parse_args(argv)
     if args.quick:
-        args.rates, args.batch, args.seconds, args.repeats = [16000], 8, 1.0, 5
+        args.rates, args.batch, args.seconds, args.repeats, args.warmup = [16000], 2, 0.5, 3, 1
     device = torch.device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
