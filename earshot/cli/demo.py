@@ -7,7 +7,16 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("demo", help="run every system end to end and write runs/demo/report.html")
+    from earshot.cli.common import examples
+
+    p = subparsers.add_parser(
+        "demo", help="run every system end to end and write runs/demo/report.html",
+        description="Build the corpus, run every stage (corpus, metrics, explain, autoencoder, jnd, codec, "
+                    "separation, style) and write one HTML report with results.json beside it. A stage that fails shows its error in "
+                    "the report; the others still run, and the exit status is then 1.",
+        epilog=examples("earshot demo --quick                      # a few minutes on a CPU",
+                        "earshot demo --stages codec separation    # only these (the corpus always runs)",
+                        "earshot demo --data my-clips/ --out runs/my-demo"))
     p.add_argument("--data", type=Path, help="your own audio folder for the evaluation clips (default: the corpus)")
     p.add_argument("--corpus", type=Path, help="corpus folder to use or build (default: next to --out)")
     p.add_argument("--out", type=Path, default=Path("runs/demo"), help="report folder")

@@ -7,7 +7,12 @@ import sys
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("weights", help="list, describe and verify shipped weights")
+    from earshot.cli.common import examples
+
+    p = subparsers.add_parser("weights", help="list, describe and verify shipped weights",
+                              epilog=examples("earshot weights list", "earshot weights info codec-16k",
+                                              "earshot weights verify          # sha256 of every file; exit 1 on a mismatch",
+                                              "earshot weights --root runs/codec/export list"))
     p.add_argument("--root", metavar="DIR", help="weights folder (default: the package's earshot/weights)")
     sub = p.add_subparsers(dest="weights_command", metavar="ACTION")
     sub.add_parser("list", help="names, sizes and sample rates").set_defaults(func=run_list)
