@@ -71,7 +71,7 @@ class TrainConfig:
     devices: int = 1                   # ignored under torchrun (taken from its environment)
     precision: str = "auto"            # auto (bf16-mixed on GPUs that have it, else 32) | 32-true | bf16-mixed | 16-mixed
     find_unused_parameters: bool = False
-    compile: bool = False              # torch.compile the trained models (checkpoints keep the plain keys)
+    compile: bool = False              # torch.compile the main model (checkpoints keep the plain keys)
     # validation, checkpoints, logging
     val_every: int = 200               # steps between validations; 0 = only at the end
     val_batches: int = 0               # 0 = the whole validation set

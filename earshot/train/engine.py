@@ -140,18 +140,20 @@ class Trainer:
         ema = EMA(raw[main], self.train.ema_decay) if self.train.ema_decay > 0 else None
         if ema is not None:
             ema.module.to(fabric.device)
-        wrapped = {key: self._wrap(fabric, recipe, key, module) for key, module in raw.items()}
+        wrapped = {key: self._wrap(fabric, recipe, key, module, compile=key == main) for key, module in raw.items()}
         optimizers = recipe.configure_optimizers(raw) or default_optimizers(raw, self.train)
         schedulers = {k: make_scheduler(o, self.train) for k, o in optimizers.items()}
         fabric_opts = {k: fabric.setup_optimizers(o) for k, o in optimizers.items()}
         meta = {"recipe_name": self.cfg.recipe_name, "config": self.cfg.to_dict()}
         return TrainState(fabric, raw, wrapped, main, optimizers, fabric_opts, schedulers, ema, meta=meta)
 
-    def _wrap(self, fabric, recipe: Recipe, key: str, module: nn.Module) -> nn.Module:
-        """Fabric's wrapper (DDP, precision) around a trained module, compiled if ``train.compile``."""
+    def _wrap(self, fabric, recipe: Recipe, key: str, module: nn.Module, *, compile: bool) -> nn.Module:
+        """Fabric's wrapper (DDP, precision) around a trained module; the main one compiled if
+        ``train.compile`` (discriminators stay eager: gradient penalties need double backward,
+        which compiled graphs do not support)."""
         if not any(p.requires_grad for p in module.parameters()):
             return fabric.to_device(module)  # frozen: nothing for DDP to synchronise
-        if self.train.compile:
+        if compile and self.train.compile:
             module = torch.compile(module)  # Fabric unwraps it, sets up the plain module, compiles that
         wrapped = fabric.setup_module(module)
         for method in getattr(recipe, "forward_methods", {}).get(key, ()):
