@@ -37,4 +37,4 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache build dist
