@@ -8,6 +8,7 @@ memory, profiling, and load_pretrained(device="cuda") (issue 16). Skipped withou
 from __future__ import annotations
 
 import csv
+import math
 import sys
 from pathlib import Path
 
@@ -32,25 +33,27 @@ def _series(run_dir, name):
 @pytest.mark.parametrize("precision", ["bf16-mixed", "16-mixed"])
 @pytest.mark.parametrize("name", sorted(TINY))
 def test_recipe_trains_on_cuda(name, precision, data, tmp_path):
-    cfg = tiny_config(name, data, **CUDA, **{"train.precision": precision})
+    steps = 2 if precision == "bf16-mixed" else 8   # the GradScaler may skip its first steps (overflow at 2**16)
+    cfg = tiny_config(name, data, **CUDA, **{"train.precision": precision, "train.steps": steps})
     before = initial_models(cfg, tmp_path / "init")
     result = train(cfg, tmp_path / "run")
-    assert result.step == 2
+    assert result.step == steps
     assert {p.device.type for m in result.models.values() for p in m.parameters()} == {"cuda"}
-    check_trained(result, before, tmp_path / "run")
+    check_trained(result, before, tmp_path / "run", steps)
 
 
-def test_gradient_balancer_under_loss_scaling_moves_like_float32(data, tmp_path):
-    extra = {**CUDA, "train.balancer": "true", "train.loss_weights.mse": 1.0, "train.steps": 3}
-    fp32 = tiny_config("toy", data, **extra, **{"train.precision": "32-true"})
-    before = initial_models(fp32, tmp_path / "init")["model"]
-    runs = {p: train(tiny_config("toy", data, **extra, **{"train.precision": p}), tmp_path / p)
-            for p in ("32-true", "16-mixed")}
-    deltas = {p: torch.cat([(r.models["model"].state_dict()[n].cpu() - w).flatten() for n, w in before.items()])
-              for p, r in runs.items()}
-    ratio = deltas["16-mixed"].norm() / deltas["32-true"].norm()
-    assert 0.7 < float(ratio) < 1.3                      # the scaled gradient was unscaled again
-    assert float(torch.nn.functional.cosine_similarity(deltas["16-mixed"], deltas["32-true"], dim=0)) > 0.9
+def test_gradient_balancer_under_loss_scaling_gives_float32_sized_gradients(data, tmp_path):
+    # grad_norm is measured after Fabric unscales; had the balancer's backward bypassed the
+    # GradScaler, the unscaled gradients would be 2**16 times too small
+    extra = {**CUDA, "train.balancer": "true", "train.loss_weights.mse": 1.0, "train.steps": 6,
+             "train.grad_clip": 1e6}
+    norms = {}
+    for precision in ("32-true", "16-mixed"):
+        train(tiny_config("toy", data, **extra, **{"train.precision": precision}), tmp_path / precision)
+        norms[precision] = [v for v in _series(tmp_path / precision, "grad_norm") if math.isfinite(v)]
+    assert norms["16-mixed"], "every 16-mixed step overflowed"
+    ratio = norms["16-mixed"][0] / norms["32-true"][0]
+    assert 0.3 < ratio < 3.0
     assert all(v > 0 for v in _series(tmp_path / "16-mixed", "grad_norm/mse"))
 
 
