@@ -34,7 +34,7 @@ def register(subparsers) -> None:
     fetch.add_argument("packages", nargs="*", help="only these packages (default: the whole catalogue)")
     fetch.set_defaults(func=_fetch)
     info = sub.add_parser("info", help="summarise a corpus manifest (minutes per kind, split and origin)")
-    info.add_argument("dir")
+    info.add_argument("dir", help="corpus folder (holds manifest.json)")
     info.set_defaults(func=_info)
 
 
