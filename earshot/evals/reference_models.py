@@ -177,7 +177,8 @@ def separator_part(cfg: ReferenceEval) -> list[dict]:
             log.warning("%s: not evaluated (%s)", name, exc)
     rate = next(iter(models.values())).sample_rate
     clips = load_clips(cfg, rate)
-    pairs = [mix_at_0db(s, m) for (_, s), (_, m) in zip(clips["speech"], clips["music"])]
+    music = clips["music"]                                           # cycled: every speech clip is used
+    pairs = [mix_at_0db(s, music[i % len(music)][1]) for i, (_, s) in enumerate(clips["speech"])]
     rows = []
     for name, model in models.items():
         acc: dict[str, list[float]] = {}
