@@ -186,7 +186,9 @@ def preflight(plan: dict) -> list[str]:
     cuda = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no CUDA"
     print(f"python {sys.version.split()[0]}, torch {torch.__version__}, {cuda}, {os.cpu_count()} CPUs, "
           f"corpus {os.environ.get('EARSHOT_CORPUS', 'corpus')}", flush=True)
-    modules = ["lightning_fabric", "safetensors", "soundfile", "soxr", "lameenc", "yaml", "tqdm"]
+    modules = ["lightning_fabric", "safetensors", "soundfile", "soxr", "lameenc", "yaml", "tqdm", "scipy",
+               "earshot.audio.codecs", "earshot.data.jnd", "earshot.data.separation", "earshot.data.datasets",
+               "earshot.metrics", "earshot.train.export"]
     modules += sorted({f"earshot.train.recipes.{e['recipe'].replace('-', '_')}" for e in plan.values()})
     missing = []
     for module in modules:
