@@ -114,7 +114,7 @@ def jnd_layers(net, x: torch.Tensor, y: torch.Tensor) -> tuple[dict, dict, float
             "log-mel" if i == n_wave else "spectral convs")
         term = ((f[:1] - f[1:]).abs() * w.abs()[None, :, None]).mean()
         groups.setdefault(name, []).append(term)
-    values = {k: float(sum(v)) for k, v in groups.items()}
+    values = {k: float(sum(v).detach()) for k, v in groups.items()}
     norms = {}
     for k, v in groups.items():
         (g,) = torch.autograd.grad(sum(v), y, retain_graph=True)
