@@ -22,6 +22,7 @@ import concurrent.futures as cf
 import dataclasses
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -33,6 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 PLAN = ROOT / "configs" / "shipped" / "plan.yaml"
 BUDGETS = ("gpu", "cpu", "smoke")
+RUNNING: list[subprocess.Popen] = []   # training processes, told to stop on SIGTERM
 
 
 def load_plan(budget: str, only: list[str] | None = None) -> dict[str, dict]:
@@ -104,7 +106,9 @@ def train_one(name: str, entry: dict, out: Path, env: dict) -> dict:
     with open(log_path, "w") as log:
         log.write(" ".join(cmd) + "\n")
         log.flush()
-        rc = subprocess.call(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+        RUNNING.append(proc)
+        rc = proc.wait()
     row = {"name": name, "recipe": entry["recipe"], "train_rc": rc, "train_s": round(time.time() - start, 1)}
     print(f"[{time.strftime('%H:%M:%S')}] {name}: training ended rc={rc} after {row['train_s']} s", flush=True)
     return row
@@ -219,6 +223,14 @@ def pack(out: Path, tar_path: Path) -> None:
     print(f"packed {tar_path} ({tar_path.stat().st_size / 2**20:.2f} MiB)", flush=True)
 
 
+class _Stopped(Exception):
+    """Raised in the main thread by SIGTERM."""
+
+
+def _stop(signum, frame):
+    raise _Stopped()
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("budget", choices=BUDGETS)
@@ -238,17 +250,31 @@ def main(argv: list[str] | None = None) -> int:
     print(f"train_shipped {args.budget}: {len(plan)} models, {jobs} at a time, into {out}", flush=True)
     preflight(plan)
     spec = yaml.safe_load(PLAN.read_text()).get("jnd_pairs", {}).get(args.budget)
-    with cf.ThreadPoolExecutor(max_workers=1) as prep, cf.ThreadPoolExecutor(max_workers=jobs) as pool:
-        uses_pairs = spec and any(e["recipe"] == "jnd" for e in plan.values())
-        pairs = prep.submit(make_pairs, out, spec, env) if uses_pairs else None
-        futures = [pool.submit(run_model, n, e, out, args.budget, env, pairs) for n, e in plan.items()]
-        rows = [f.result() for f in futures]
+    prep, pool = cf.ThreadPoolExecutor(max_workers=1), cf.ThreadPoolExecutor(max_workers=jobs)
+    uses_pairs = spec and any(e["recipe"] == "jnd" for e in plan.values())
+    pairs = prep.submit(make_pairs, out, spec, env) if uses_pairs else None
+    futures = {n: pool.submit(run_model, n, e, out, args.budget, env, pairs) for n, e in plan.items()}
+    signal.signal(signal.SIGTERM, _stop)
+    try:
+        rows = [f.result() for f in futures.values()]
+    except _Stopped:  # a time limit around the whole script: report and pack what is done
+        print("SIGTERM: packing the models finished so far", flush=True)
+        rows = [f.result() if f.done() else {"name": n, "recipe": plan[n]["recipe"], "status": "stopped (SIGTERM)"}
+                for n, f in futures.items()]
+        for proc in RUNNING:
+            if proc.poll() is None:
+                proc.terminate()   # `timeout` passes it on: the engine checkpoints and stops
+    pool.shutdown(wait=False, cancel_futures=True)
+    prep.shutdown(wait=False, cancel_futures=True)
     summary = {"budget": args.budget, "seconds": round(time.time() - start, 1), "models": rows}
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(table(rows), flush=True)
     print(f"total wall time {summary['seconds']} s", flush=True)
     pack(out, args.tar or out.with_suffix(".tar"))
-    return 0 if all(r["status"].startswith("ok") for r in rows) else 1
+    status = 0 if all(r["status"].startswith("ok") for r in rows) else 1
+    if any(r["status"].startswith("stopped") for r in rows):
+        os._exit(status)   # do not wait for the stopped models' threads
+    return status
 
 
 if __name__ == "__main__":
