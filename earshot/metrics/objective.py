@@ -41,6 +41,7 @@ DAC_MEL_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
 DAC_MEL_BINS = (5, 10, 20, 40, 80, 160, 320)
 DAC_STFT_WINDOWS = (2048, 512)
 PESQ_RATES = {"wb": 16000, "nb": 8000}
+PESQ_MAX_SECONDS = 30  # the pesq C code holds 50 utterances; beyond, it writes past its arrays
 STOI_RATE, STOI_MIN_SAMPLES = 10000, 4097  # pystoi: 256-sample frames, hop 128, 30 frames + 1
 
 
@@ -102,8 +103,9 @@ def pesq(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int, mode
 
     Audio is resampled (soxr) to 16 kHz for ``mode="wb"``; narrow band runs at 8 kHz, or at
     16 kHz when the input already is (both are valid P.862 rates). Each channel is scored and
-    the channel scores averaged. Silent items, items shorter than 0.25 s and items where PESQ
-    detects no utterance have no score: ``on_error="nan"`` gives NaN with a warning,
+    the channel scores averaged. Silent items, items shorter than 0.25 s or longer than 30 s
+    (the pesq library's C code has room for 50 utterances and crashed the process on a 362 s
+    input) and items where PESQ detects no utterance have no score: ``on_error="nan"`` gives NaN with a warning,
     ``on_error="raise"`` raises :class:`MetricError` naming the item.
 
     Args:
@@ -196,6 +198,9 @@ def _stoi_precheck(ref: np.ndarray, rate: int) -> str | None:
 def _pesq_precheck(ref: np.ndarray, est: np.ndarray, rate: int) -> str | None:
     if ref.shape[-1] < rate // 4:
         return f"needs at least 0.25 s of audio, got {ref.shape[-1] / rate:.3f} s"
+    if ref.shape[-1] > PESQ_MAX_SECONDS * rate:
+        return (f"takes at most {PESQ_MAX_SECONDS} s of audio, got {ref.shape[-1] / rate:.1f} s (score "
+                f"shorter segments: longer files can crash the pesq library)")
     if not np.any(ref) or not np.any(est):
         return "the reference or the estimate is digital silence"
     return None

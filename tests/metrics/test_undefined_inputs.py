@@ -119,3 +119,14 @@ def test_a_missing_package_names_the_extra_and_leaves_the_defaults(monkeypatch):
     assert set(missing_metrics()) == {"pesq", "pesq_nb"}
     assert "earshot[metrics]" in missing_metrics()["pesq"]
     assert not METRICS["pesq"].available and METRICS["stoi"].available
+
+
+def test_pesq_refuses_long_inputs_that_crash_the_pesq_library():
+    # found by tests/fuzz/test_fuzz_metrics.py: 362 samples "at 1 Hz", resampled to 362 s at
+    # 16 kHz, made the pesq C library write past its 50-utterance arrays (segmentation fault)
+    g = torch.Generator().manual_seed(362)
+    x = 0.3 * torch.randn(1, 1, 362, generator=g)
+    with pytest.warns(UndefinedMetricWarning, match="PESQ of item 0 channel 0: takes at most 30 s of audio, got 362.0 s"):
+        assert torch.isnan(pesq(x + 0.01, x, 1)).all()
+    ok = speechlike(seconds=2.0)
+    assert 1.0 < pesq(add_noise(ok, 20.0), ok, SR).item() < pesq(add_noise(ok, 40.0), ok, SR).item() < 4.7
