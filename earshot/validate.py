@@ -10,6 +10,7 @@ from types import ModuleType
 from earshot.errors import ConfigError, DTypeError, MissingExtraError, NonFiniteError, SampleRateError, ShapeError
 
 REDUCTIONS = ("mean", "sum", "none")
+MAX_SAMPLE_RATE = 768_000  # the highest rate audio hardware and formats use (768 kHz)
 
 
 def check_audio(x: torch.Tensor, name: str = "input", *, finite: bool = True) -> torch.Tensor:
@@ -59,8 +60,10 @@ def reduce(per_item: torch.Tensor, reduction: str) -> torch.Tensor:
     return per_item
 
 
-def check_sample_rate(sample_rate, *, expected: int | None = None, name: str = "sample_rate") -> int:
-    """Check a sample rate is a positive integer (and equals ``expected`` when given)."""
+def check_sample_rate(sample_rate, *, expected: int | None = None, name: str = "sample_rate",
+                      maximum: int | None = None) -> int:
+    """Check a sample rate is a positive integer (at most ``maximum``, and equal to
+    ``expected`` when given)."""
     if sample_rate is None:
         raise SampleRateError(f"{name} is required")
     try:
@@ -69,6 +72,8 @@ def check_sample_rate(sample_rate, *, expected: int | None = None, name: str = "
         integral = False
     if not integral or sample_rate <= 0:
         raise SampleRateError(f"{name} must be a positive integer, got {sample_rate!r}")
+    if maximum is not None and sample_rate > maximum:
+        raise SampleRateError(f"{name} must be at most {maximum} Hz, got {sample_rate}")
     if expected is not None and int(sample_rate) != expected:
         raise SampleRateError(f"{name} must be {expected} Hz, got {sample_rate}")
     return int(sample_rate)

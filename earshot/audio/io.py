@@ -18,6 +18,7 @@ import torch
 
 from earshot.audio.resample import resample
 from earshot.errors import AudioFileError, ShapeError
+from earshot.validate import MAX_SAMPLE_RATE, check_sample_rate
 
 # extension -> (libsndfile format, subtype)
 FORMATS = {
@@ -58,6 +59,8 @@ def load(path, *, sample_rate: int | None = None, mono: bool = False) -> tuple[t
         AudioFileError: the file is missing, empty, truncated, not audio or unsupported.
     """
     path = _existing_file(path)
+    if sample_rate is not None:
+        sample_rate = check_sample_rate(sample_rate, maximum=MAX_SAMPLE_RATE)
     data, rate, declared, fmt = _read(path)
     if data.shape[0] == 0:
         raise AudioFileError(path, "contains no audio samples")
@@ -86,6 +89,7 @@ def save(path, audio, sample_rate: int, *, subtype: str | None = None, overwrite
         raise AudioFileError(path, f"unsupported extension {ext!r}; use one of {', '.join(FORMATS)}")
     if path.exists() and not overwrite:
         raise AudioFileError(path, "already exists; refusing to write over it (pass overwrite=True)")
+    sample_rate = check_sample_rate(sample_rate, maximum=MAX_SAMPLE_RATE)
     if ext == ".opus" and sample_rate not in OPUS_RATES:
         raise AudioFileError(path, f"Opus needs a sample rate in {OPUS_RATES}, got {sample_rate}")
     data = _to_frames(audio)
@@ -189,12 +193,17 @@ def _existing_file(path) -> Path:
 def _to_frames(audio) -> np.ndarray:
     """``(channels, samples)`` tensor/array -> float32 ``(samples, channels)`` array in [-1, 1]."""
     if isinstance(audio, torch.Tensor):
-        audio = audio.detach().cpu().numpy()
-    audio = np.asarray(audio, dtype=np.float32)
+        audio = audio.detach().cpu().float().numpy()
+    try:
+        audio = np.asarray(audio, dtype=np.float32)
+    except (TypeError, ValueError) as exc:
+        raise ShapeError(f"audio to save must be numbers, (channels, samples) or (samples,): {exc}") from None
     if audio.ndim == 1:
         audio = audio[None]
     if audio.ndim != 2:
         raise ShapeError(f"audio to save must be (channels, samples) or (samples,), got {audio.shape}")
+    if audio.size == 0:
+        raise ShapeError(f"audio to save has no samples: shape {audio.shape}")
     if not np.isfinite(audio).all():
         raise ShapeError("audio to save contains NaN or Inf values")
     return np.clip(audio, -1.0, 1.0).T

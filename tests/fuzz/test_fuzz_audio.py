@@ -75,3 +75,25 @@ def test_header_fields_overwritten(kind, where):
         mutated = bytearray(data)
         mutated[where:where + 4] = value
         attempt("audio: header fields", load_checked, bytes(mutated[: len(data)]), kind)
+
+
+def test_save_and_load_arguments_give_earshot_errors(tmp_path):
+    import pytest
+    import torch
+
+    from earshot.audio.io import save
+    from earshot.errors import SampleRateError, ShapeError
+
+    good = tmp_path / "good.wav"
+    save(good, 0.1 * torch.ones(1, 100), 16000)
+    with pytest.raises(SampleRateError, match="at most 768000 Hz"):  # was a MemoryError in soxr
+        load(good, sample_rate=10**12)
+    for rate in (0, -5, 1.5, "abc"):
+        with pytest.raises(SampleRateError):  # were LibsndfileError / ValueError
+            save(tmp_path / "x.wav", torch.zeros(1, 10), rate)
+    with pytest.raises(ShapeError, match="must be numbers"):
+        save(tmp_path / "x.wav", "abc", 16000)
+    with pytest.raises(ShapeError, match="no samples"):  # an empty WAV is never written
+        save(tmp_path / "x.wav", torch.zeros(1, 0), 16000)
+    assert not (tmp_path / "x.wav").exists()
+    assert save(tmp_path / "h.wav", torch.zeros(1, 10, dtype=torch.float16), 16000).is_file()

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 
 from earshot.errors import BitstreamError
+from earshot.validate import MAX_SAMPLE_RATE
 
 MAGIC = b"ESC\x00"
 VERSION = 1
@@ -47,7 +48,6 @@ _FIXED = struct.Struct(">4sB8sB")           # magic, version, model id, name len
 _INFO = struct.Struct(">IBBBII")            # sample rate, n_q, bits, flags, frames, samples
 _CRC = struct.Struct(">I")
 MAX_BITS = 24                               # codes are int64; 24 bits covers 16M-entry codebooks
-MAX_SAMPLE_RATE = 768_000
 KNOWN_FLAGS = 0b1                           # bit 0: denoise
 
 
