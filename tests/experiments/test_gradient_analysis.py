@@ -34,7 +34,9 @@ def test_jnd_layer_shares_sum_to_one_and_the_head_is_a_probability():
     torch.manual_seed(0)
     net = JNDNet(layers=6, widths=[8, 16], n_mels=16, spec_layers=1, spec_channels=8).eval()
     x = 0.1 * torch.randn(1, 1, 4000)
-    values, grads, p = jnd_layers(net, x, x + 0.05 * torch.randn(1, 1, 4000))
+    out = jnd_layers(net, x, x + 0.05 * torch.randn(1, 1, 4000))
+    values, grads = out["value_share"], out["grad_share"]
     assert set(values) == {"wave layers 1-2", "wave layers 3-4", "wave layers 5-6", "log-mel", "spectral convs"}
     assert sum(values.values()) == pytest.approx(1.0) and sum(grads.values()) == pytest.approx(1.0)
-    assert 0.0 < p < 1.0
+    assert 0.0 < out["p_different"] < 1.0
+    assert all(-1 <= c <= 1 for c in out["cos_error"].values()) and all(0 <= h <= 1 for h in out["above_4k"].values())
