@@ -64,3 +64,16 @@ def test_kill_9_in_the_middle_loses_and_duplicates_nothing_on_postgresql(postgre
     assert not result.errors, result.errors[:3]
     assert result.sent == 1000 and result.stored == 1000
     assert result.lost == 0 and result.duplicated == 0 and result.unacknowledged == 0
+
+
+def test_loadtest_logs_requests_at_debug_not_info(live, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    asyncio.run(simulate(live.url, "load", participants=2, answers=4, duplicate_every=0))
+    assert not [r for r in caplog.records if r.name.startswith("httpx")]  # was one INFO line per request
+    caplog.clear()
+    caplog.set_level(logging.DEBUG)
+    asyncio.run(simulate(live.url, "load", participants=2, answers=4, duplicate_every=0))
+    shown = [r for r in caplog.records if r.name.startswith("httpx") and "HTTP Request" in r.getMessage()]
+    assert shown and all(r.levelno == logging.DEBUG for r in shown)
