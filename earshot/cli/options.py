@@ -65,7 +65,8 @@ def _unwrap(tp):
 def _help(f: dataclasses.Field, comments: dict[str, str], default) -> str:
     text = f.metadata.get("help") or comments.get(f.name, "")
     shown = ",".join(map(str, default)) if isinstance(default, (list, tuple)) else default
-    return f"{text} (default: {shown})" if text else f"(default: {shown})"
+    text = (f"{text} (default: {shown})" if text else f"(default: {shown})").replace("%", "%%")
+    return text  # argparse formats help with %
 
 
 def add_config_options(parser: argparse.ArgumentParser, cls, *, skip=(), aliases: dict | None = None,
