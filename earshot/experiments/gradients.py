@@ -102,8 +102,9 @@ def gradient(loss, x: torch.Tensor, y: torch.Tensor) -> tuple[float, torch.Tenso
     return float(value.detach()), g.detach()
 
 
-def jnd_layers(net, x: torch.Tensor, y: torch.Tensor) -> tuple[dict, dict, float]:
-    """Per layer group of a `JNDNet`: share of the distance and of the gradient norm; and P(different)."""
+def jnd_layers(net, x: torch.Tensor, y: torch.Tensor) -> dict:
+    """Per layer group of a `JNDNet`: share of the distance and of the gradient norm, the cosine of the
+    group's gradient with the error ``y - x`` and its energy share above 4 kHz; and P(different)."""
     y = y.detach().clone().requires_grad_(True)
     feats = net.features(torch.cat([y, x.detach()], 0))
     n_wave = len(net.wave.blocks)
@@ -114,15 +115,18 @@ def jnd_layers(net, x: torch.Tensor, y: torch.Tensor) -> tuple[dict, dict, float
             "log-mel" if i == n_wave else "spectral convs")
         term = ((f[:1] - f[1:]).abs() * w.abs()[None, :, None]).mean()
         groups.setdefault(name, []).append(term)
-    values = {k: float(sum(v).detach()) for k, v in groups.items()}
-    norms = {}
+    error = (y - x).detach()
+    values, norms, cos, high = {}, {}, {}, {}
     for k, v in groups.items():
         (g,) = torch.autograd.grad(sum(v), y, retain_graph=True)
-        norms[k] = float(g.norm())
+        values[k], norms[k] = float(sum(v).detach()), float(g.norm())
+        cos[k], high[k] = _cos(g, error), band_shares(g)[-1]
     with torch.no_grad():
         p = float(net(y.detach(), x.detach()).p_different[0])
     total_v, total_n = sum(values.values()) or 1.0, sum(norms.values()) or 1.0
-    return {k: v / total_v for k, v in values.items()}, {k: v / total_n for k, v in norms.items()}, p
+    return {"value_share": {k: v / total_v for k, v in values.items()},
+            "grad_share": {k: v / total_n for k, v in norms.items()}, "cos_error": cos, "above_4k": high,
+            "p_different": p}
 
 
 def analyse(cfg: GradientAnalysis) -> dict:
@@ -161,9 +165,9 @@ def _mean_entry(e: dict) -> dict:
     for n, r in e["losses"].items():
         out["losses"][n] = {k: (np.mean(v, axis=0).tolist() if k == "bands" else mean(v)) for k, v in r.items()}
     if e["jnd"]:
-        out["jnd_value_share"] = {k: mean([d[0][k] for d in e["jnd"]]) for k in e["jnd"][0][0]}
-        out["jnd_grad_share"] = {k: mean([d[1][k] for d in e["jnd"]]) for k in e["jnd"][0][1]}
-        out["jnd_p_different"] = mean([d[2] for d in e["jnd"]])
+        for part in ("value_share", "grad_share", "cos_error", "above_4k"):
+            out[f"jnd_{part}"] = {k: mean([d[part][k] for d in e["jnd"]]) for k in e["jnd"][0][part]}
+        out["jnd_p_different"] = mean([d["p_different"] for d in e["jnd"]])
     return out
 
 
@@ -181,7 +185,8 @@ def tables(result: dict) -> list:
                          r["cos_error"], bands, err])
         if "jnd_grad_share" in e:
             layer_rows.append([artefact, e["jnd_p_different"],
-                               *(f"{100 * e['jnd_value_share'][k]:.0f} / {100 * e['jnd_grad_share'][k]:.0f}"
+                               *(f"{100 * e['jnd_value_share'][k]:.0f} / {100 * e['jnd_grad_share'][k]:.0f} / "
+                                 f"{e['jnd_cos_error'][k]:+.3f} / {100 * e['jnd_above_4k'][k]:.0f}"
                                  for k in e["jnd_grad_share"])])
     out = [Table("Loss gradients on each artefact (mean over its pairs)",
                  ["artefact", "loss", "value", "|dL/dy|", "ratio to MR-STFT", "cos with MR-STFT grad",
@@ -191,7 +196,8 @@ def tables(result: dict) -> list:
     if layer_rows:
         keys = list(next(e for e in result["rows"].values() if "jnd_grad_share" in e)["jnd_grad_share"])
         out.append(Table("JNDLoss: which layers carry the distance and the gradient; the head's P(different)",
-                         ["artefact", "P(different)", *(f"{k}: % dist / % grad" for k in keys)], layer_rows,
+                         ["artefact", "P(different)", *(f"{k}: % dist / % grad / cos(grad, error) / % grad >4k"
+                                                         for k in keys)], layer_rows,
                          "P(different) near 1 on every artefact: the calibrated head is saturated there (the "
                          "simulated-listener judgments it was fitted on rarely reach artefacts this large); the loss "
                          "uses the distance, not the head, so saturation does not flatten its gradient."))
