@@ -129,7 +129,7 @@ def argv_for(command: str, path: Path, good: Path, out: Path) -> list[str]:
     if command == "separate":
         return ["separate", str(path), "-o", str(out), "--no-progress"]
     if command == "explain":
-        return ["explain", str(good), str(path), "-o", str(out / "explain.png"), "--no-progress"]
+        return ["explain", str(path), str(good), "-o", str(out / "explain.png"), "--no-progress"]
     if command == "style":
         return ["style", str(path), str(good), str(out / "styled.wav"), "--steps", "2", "--seconds", "0.5",
                 "--no-progress"]

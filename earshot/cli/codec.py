@@ -5,8 +5,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from earshot.cli.common import (add_device_option, add_writing_options, check_output, distinct_stems, examples,
-                                expand_inputs, resolve_device, run_batch, say, show_progress)
+from earshot.cli.common import (add_device_option, add_writing_options, audio_in_folder, check_output,
+                                distinct_stems, examples, expand_inputs, resolve_device, run_batch, say,
+                                show_progress)
 from earshot.errors import BitstreamError, ConfigError
 
 DEFAULT_MODEL = "codec-16k"
@@ -93,8 +94,10 @@ def plan_outputs(inputs: list[Path], out: Path, *, extensions, output_suffixes, 
         inputs, out = inputs[:1], inputs[1]
     files = []
     for path in inputs:
-        found = find_audio(path, extensions=extensions) if path.is_dir() else None
-        files += [(f, f.relative_to(path)) for f in found] if found is not None else expand_inputs([path])
+        if path.is_dir():
+            files += [(f, f.relative_to(path)) for f in audio_in_folder(path, find_audio(path, extensions=extensions))]
+        else:
+            files += expand_inputs([path])
     if out.suffix.lower() not in output_suffixes and (out.suffix.lower() in extensions or out.is_file()):
         raise ConfigError(f"--out {out} must be a folder or a file ending in {' or '.join(output_suffixes)}")
     if out.suffix.lower() in output_suffixes:

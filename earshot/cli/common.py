@@ -215,18 +215,26 @@ def check_output(output: Path, inputs: Iterable[Path], *, overwrite: bool) -> No
 def expand_inputs(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
     """``(file, relative name)`` for each input: a file as itself (relative name: its file name),
     a folder as every audio file under it (relative to the folder). Raises AudioFileError for a
-    path that does not exist."""
+    path that does not exist or a folder without audio files."""
     from earshot.data.datasets import find_audio
 
     out = []
     for path in map(Path, paths):
         if path.is_dir():
-            out += [(f, f.relative_to(path)) for f in find_audio(path)]
+            out += [(f, f.relative_to(path)) for f in audio_in_folder(path, find_audio(path))]
         elif path.exists():
             out.append((path, Path(path.name)))
         else:
             raise AudioFileError(path, "does not exist")
     return out
+
+
+def audio_in_folder(folder: Path, found: list[Path]) -> list[Path]:
+    """``found`` (the audio files under ``folder``), refusing an empty folder: a batch job given a
+    folder with nothing to do says so and fails rather than exiting 0 silently."""
+    if not found:
+        raise AudioFileError(folder, "holds no audio files")
+    return found
 
 
 def distinct_stems(relatives: Iterable[Path]) -> list[Path]:

@@ -1,4 +1,6 @@
-"""`earshot explain REF DEG`: draw what each loss hears (its gradient w.r.t. the degraded clip)."""
+"""`earshot explain DEG REF`: draw what each loss hears (its gradient w.r.t. the degraded clip).
+
+Estimate first, reference second, as for every loss, metric and `earshot score`."""
 
 from __future__ import annotations
 
@@ -16,10 +18,10 @@ def register(subparsers) -> None:
         description="Draw, for each loss, the spectrogram of its gradient with respect to the degraded clip: "
                     "where in time and frequency the loss would push a model. Both files are mixed to mono, "
                     "resampled to --sample-rate and cut to the shorter length.",
-        epilog=examples("earshot explain clean.wav decoded.wav",
-                        "earshot explain clean.wav decoded.wav --losses l1 mrstft codec jnd --out explain.png"))
-    p.add_argument("reference", type=Path, help="clean reference audio file")
-    p.add_argument("degraded", type=Path, help="degraded audio file (same content)")
+        epilog=examples("earshot explain decoded.wav clean.wav",
+                        "earshot explain decoded.wav clean.wav --losses l1 mrstft codec jnd --out explain.png"))
+    p.add_argument("degraded", type=Path, help="degraded audio file (the estimate; its gradient is drawn)")
+    p.add_argument("reference", type=Path, help="clean reference audio file (same content)")
     p.add_argument("--losses", nargs="+", default=DEFAULT_LOSSES, metavar="LOSS",
                    help="loss names from the registry, space-separated")
     p.add_argument("--sample-rate", type=int, default=16000, help="rate both files are resampled to (Hz)")
@@ -34,7 +36,7 @@ def run(args) -> int:
     from earshot.losses.registry import build_loss
     from earshot.report.explain import gradient_heatmaps, loss_gradients
 
-    check_output(args.out, [args.reference, args.degraded], overwrite=args.overwrite)
+    check_output(args.out, [args.degraded, args.reference], overwrite=args.overwrite)
     device = resolve_device(args.device)
     ref, _ = load(args.reference, sample_rate=args.sample_rate, mono=True)
     deg, _ = load(args.degraded, sample_rate=args.sample_rate, mono=True)

@@ -223,3 +223,11 @@ def test_listening_examples_are_found_by_name(tmp_path, monkeypatch):
         assert experiment_file(Path(name)) == shipped, name
     with pytest.raises(ConfigError, match="ab-speech"):
         experiment_file(Path("no-such-test"))
+
+
+@pytest.mark.parametrize("command", [["codec", "encode"], ["separate"]])
+def test_an_empty_folder_is_an_error_not_a_silent_success(tmp_path, command, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main([*command, str(empty), "--out", str(tmp_path / "out")]) != 0
+    assert "holds no audio files" in capsys.readouterr().err

@@ -55,7 +55,7 @@ def test_separate_on_device(clips, device):
 @pytest.mark.parametrize("device", DEVICES)
 def test_explain_and_style_on_device(clips, device, capsys):
     png = clips / f"explain-{device}.png"
-    assert main(["explain", str(clips / "clean.wav"), str(clips / "noisy.wav"), "--losses", "l1", "mrstft",
+    assert main(["explain", str(clips / "noisy.wav"), str(clips / "clean.wav"), "--losses", "l1", "mrstft",
                  "--out", str(png), "--device", device]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = capsys.readouterr().out.splitlines()
