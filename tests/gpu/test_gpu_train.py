@@ -16,7 +16,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "train"))
-from test_precision import TINY, check_trained, data, initial_models, tiny_config  # noqa: E402,F401
+from test_train_precision import TINY, check_trained, data, initial_models, tiny_config  # noqa: E402,F401
 
 from earshot.train.engine import train  # noqa: E402
 from earshot.train.recipe import get_recipe  # noqa: E402
