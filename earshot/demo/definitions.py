@@ -13,4 +13,7 @@ DEFINITIONS = {
     "codec effect explained (E)": "1 - D(emulator(x), codec(x)) / D(x, codec(x)) with D the log-mel L1 distance: how much of the real codec's change the emulator reproduces. 1 is perfect.",
     "style reduction": "1 - D_style(output, style) / D_style(content, style), with D_style the relative Gram-over-time distance in the feature network: how far the output moved towards the style. 1 is all the way.",
     "kbps": "Bitrate of the coded stream in kilobits per second.",
+    "ViSQOL": "Virtual Speech Quality Objective Listener v3 (Chinen et al. 2020), MOS-LQO from 1 to 5: speech mode for speech, audio mode (48 kHz) for music. Higher is better.",
+    "mean [low, high]": "In the experiments' tables: the mean over seeds of each seed's mean over the test items, and its Student-t 95% interval over seeds (wide with 2 or 3 seeds).",
+    "paired test": "Median over test items of (model - baseline), each item's score averaged over seeds, and the two-sided Wilcoxon signed-rank p over those items.",
 }
