@@ -24,6 +24,7 @@ import torch
 
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
 from earshot.data.corpus import DEFAULT_CORPUS
+from earshot.data.mixing import mix_at_snr
 
 CORPUS = DEFAULT_CORPUS
 
@@ -100,8 +101,7 @@ class CodecItems(torch.utils.data.Dataset):
             return item
         noise = self.noise[int(rng.integers(len(self.noise)))][..., : clean.shape[-1]]
         noise = torch.nn.functional.pad(noise, (0, clean.shape[-1] - noise.shape[-1]))
-        gain = clean.pow(2).mean().sqrt() / noise.pow(2).mean().sqrt().clamp(min=1e-8)
-        mix = clean + gain * 10 ** (-rng.uniform(*self.snr_db) / 20) * noise
+        mix = mix_at_snr(clean, noise, rng.uniform(*self.snr_db))
         mix = mix / mix.abs().max().clamp(min=1.0)
         return {"input": mix, "target": clean if flag else mix, "denoise": torch.tensor(int(flag))}
 

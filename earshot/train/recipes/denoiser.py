@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from earshot.data.mixing import mix_at_snr
 from earshot.models.denoiser import MaskDenoiser
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
 from earshot.data.corpus import DEFAULT_CORPUS
@@ -69,8 +70,7 @@ class NoisySpeech(torch.utils.data.Dataset):
         n = min(clean.shape[-1], noise.shape[-1])
         clean, noise = clean[..., :n], noise[..., :n]
         snr = rng.uniform(*self.snr)
-        gain = clean.pow(2).mean().sqrt() / (noise.pow(2).mean().sqrt() + 1e-8) * 10 ** (-snr / 20)
-        noisy = clean + gain * noise
+        noisy = mix_at_snr(clean, noise, snr)
         peak = max(1.0, float(noisy.abs().max()))
         return {"clean": clean / peak, "noisy": noisy / peak, "snr": torch.tensor(snr, dtype=torch.float32)}
 

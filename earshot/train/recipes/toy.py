@@ -13,6 +13,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from earshot.data.mixing import mix_at_snr
 from earshot.metrics import si_sdr
 from earshot.models.toy import ToyDenoiser, ToyDiscriminator
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
@@ -54,8 +55,7 @@ class SineNoise(torch.utils.data.Dataset):
         t = np.arange(self.samples) / self.sample_rate
         freq = rng.uniform(100, self.sample_rate / 8)
         clean = rng.uniform(0.2, 0.6) * np.sin(2 * math.pi * freq * t + rng.uniform(0, 2 * math.pi))
-        noise_rms = np.sqrt(np.mean(clean**2)) * 10 ** (-self.snr_db / 20)
-        noisy = clean + noise_rms * rng.standard_normal(self.samples)
+        noisy = mix_at_snr(clean, rng.standard_normal(self.samples), self.snr_db)
         to = lambda a: torch.from_numpy(a.astype(np.float32)).unsqueeze(0)  # noqa: E731
         return {"clean": to(clean), "noisy": to(noisy)}
 
