@@ -78,3 +78,33 @@ def test_lazy_exports_import_a_package_name_on_first_access(plugin, monkeypatch)
     assert "double" in vars(package)  # cached: the next lookup is a plain attribute
     with pytest.raises(AttributeError, match="no attribute 'triple'"):
         package.triple
+
+
+def test_importing_the_losses_imports_no_learned_loss_or_network():
+    import subprocess
+
+    code = ("import sys, earshot.losses as L\n"
+            "heavy = [m for m in sys.modules if m.startswith(('earshot.models', 'earshot.losses.codec', "
+            "'earshot.losses.jnd', 'earshot.losses.style'))]\n"
+            "assert not heavy, heavy\n"
+            "assert L.JNDLoss.__module__ == 'earshot.losses.jnd' and 'earshot.losses.jnd' in sys.modules\n"
+            "from earshot.losses import CodecLoss, ContentLoss, StyleLoss\n"
+            "print(CodecLoss.__name__, StyleLoss.__name__, ContentLoss.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["CodecLoss", "StyleLoss", "ContentLoss"]
+
+
+def test_the_four_registries_are_registries():
+    from earshot.data.perturb import PERTURBATIONS
+    from earshot.losses.registry import LOSSES
+    from earshot.metrics.registry import METRICS
+    from earshot.train import recipe
+
+    for reg, kind in ((LOSSES, "loss"), (METRICS, "metric"), (PERTURBATIONS, "perturbation"),
+                      (recipe._REGISTRY, "recipe")):
+        assert isinstance(reg, Registry) and reg.kind == kind
+        with pytest.raises(ConfigError, match=f"unknown {kind} 'nope'"):
+            reg.load("nope")
+    assert LOSSES.is_lazy("jnd") and METRICS["jnd"].fn == "earshot.metrics.jnd:jnd_distance"
+    assert recipe.get_recipe("toy") is recipe._REGISTRY.load("toy")

@@ -2,13 +2,12 @@
 with ``forward(input, target)`` on ``(batch, channels, samples)`` audio and a ``reduction`` in
 mean | sum | none, where "none" gives one value per batch item.
 
-Learned losses (`CodecLoss`, `JNDLoss`, `StyleLoss`, `ContentLoss`) load their frozen networks
-with shipped weights when constructed, not on import.
+Learned losses (`CodecLoss`, `JNDLoss`, `StyleLoss`, `ContentLoss`) are imported on first use
+(``earshot.losses.JNDLoss``), and load their frozen networks with shipped weights when
+constructed: importing this package imports no network.
 """
 
-from earshot.losses.codec import CodecLoss
 from earshot.losses.combine import BalanceResult, GradientBalancer, LossResult, WeightedLoss
-from earshot.losses.jnd import JNDLoss
 from earshot.losses.registry import build_loss
 from earshot.losses.spectral import (
     MultiResolutionMelLoss,
@@ -20,7 +19,6 @@ from earshot.losses.spectral import (
     STFTLoss,
     STFTMagnitudeLoss,
 )
-from earshot.losses.style import ContentLoss, StyleLoss
 from earshot.losses.waveform import (
     ESRLoss,
     L1Loss,
@@ -30,6 +28,7 @@ from earshot.losses.waveform import (
     SISDRLoss,
     SNRLoss,
 )
+from earshot.registry import lazy_exports
 
 __all__ = [
     "L1Loss", "L2Loss", "ESRLoss", "LogCoshLoss", "SNRLoss", "SISDRLoss", "SDSDRLoss",
@@ -38,3 +37,8 @@ __all__ = [
     "WeightedLoss", "LossResult", "GradientBalancer", "BalanceResult", "build_loss",
     "CodecLoss", "JNDLoss", "StyleLoss", "ContentLoss",
 ]
+
+__getattr__ = lazy_exports(__name__, {
+    "CodecLoss": "earshot.losses.codec:CodecLoss", "JNDLoss": "earshot.losses.jnd:JNDLoss",
+    "StyleLoss": "earshot.losses.style:StyleLoss", "ContentLoss": "earshot.losses.style:ContentLoss",
+})

@@ -9,7 +9,6 @@ are lazy entries (``"module:Class"``), imported only when built, so that
 from __future__ import annotations
 
 import ast
-import importlib
 import inspect
 import re
 from typing import Mapping
@@ -19,8 +18,9 @@ from torch import nn
 from earshot.errors import ConfigError, SampleRateError
 from earshot.losses import spectral, waveform
 from earshot.losses.combine import WeightedLoss
+from earshot.registry import IDENTIFIER, Registry
 
-LOSSES: dict[str, "type[nn.Module] | str"] = {
+LOSSES = Registry("loss", pattern=IDENTIFIER, entries={
     "l1": waveform.L1Loss,
     "l2": waveform.L2Loss,
     "mse": waveform.L2Loss,
@@ -41,7 +41,7 @@ LOSSES: dict[str, "type[nn.Module] | str"] = {
     "jnd": "earshot.losses.jnd:JNDLoss",
     "style": "earshot.losses.style:StyleLoss",
     "content": "earshot.losses.style:ContentLoss",
-}
+})
 
 _TERM = re.compile(r"^\s*(?:(?P<weight>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*\*\s*)?"
                    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\((?P<args>.*)\))?\s*$", re.S)
@@ -51,28 +51,17 @@ _EXPONENT = re.compile(r"(?:^|[^A-Za-z0-9_.])[0-9.]+[eE]$")
 
 def register_loss(name: str, target: "type[nn.Module] | str") -> None:
     """Add a loss under ``name``: a class, or a lazy ``"package.module:Class"`` string."""
-    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise ConfigError(f"invalid loss name {name!r}")
-    LOSSES[name] = target
+    LOSSES.register(name, target)
 
 
 def names() -> list[str]:
     """Every registered loss name."""
-    return sorted(LOSSES)
+    return LOSSES.names()
 
 
 def resolve(name: str) -> type[nn.Module]:
     """The class registered under ``name`` (importing lazy entries)."""
-    if name not in LOSSES:
-        raise ConfigError(f"unknown loss {name!r}; known: {', '.join(names())}")
-    target = LOSSES[name]
-    if isinstance(target, str):
-        module, _, attr = target.partition(":")
-        try:
-            target = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"loss {name!r} ({LOSSES[name]}) is not available: {exc}") from exc
-    return target
+    return LOSSES.load(name)
 
 
 def _split_terms(spec: str) -> list[str]:

@@ -9,8 +9,6 @@ table never imports it, and :attr:`MetricSpec.available` says whether it can be 
 
 from __future__ import annotations
 
-import functools
-import importlib
 import importlib.util
 from dataclasses import dataclass
 from typing import Callable, Iterable, Union
@@ -20,6 +18,7 @@ import torch
 from earshot.errors import ConfigError, EarshotError, MissingExtraError
 from earshot.metrics import bss, objective
 from earshot.metrics.checks import check_inputs
+from earshot.registry import Registry, load_lazy
 from earshot.validate import check_sample_rate
 
 MetricFn = Callable[..., torch.Tensor]
@@ -65,7 +64,7 @@ class MetricSpec:
             raise MissingExtraError(self.missing[0], self.extra)
         if callable(self.fn):
             return self.fn
-        return _resolve(self.name, self.fn)
+        return load_lazy("metric", self.name, self.fn)
 
     def __call__(self, estimate: torch.Tensor, reference: torch.Tensor,
                  sample_rate: int | None = None) -> torch.Tensor:
@@ -81,19 +80,6 @@ def installed(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ValueError, ImportError):
         return False
-
-
-@functools.lru_cache(maxsize=None)
-def _resolve(name: str, target: str) -> MetricFn:
-    module_name, _, attr = target.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"metric {name!r} is unavailable: {module_name} cannot be imported ({exc})") from None
-    fn = getattr(module, attr, None)
-    if fn is None:
-        raise ConfigError(f"metric {name!r} is unavailable: {module_name} has no {attr!r}")
-    return fn
 
 
 def _pesq_nb(estimate, reference, sample_rate):
@@ -131,7 +117,7 @@ _ENTRIES = [
                "learned just-noticeable-difference distance", "Manocha et al. 2020 (DPAM)"),
 ]
 
-METRICS: dict[str, MetricSpec] = {spec.name: spec for spec in _ENTRIES}
+METRICS = Registry("metric", {spec.name: spec for spec in _ENTRIES})
 
 
 def available_metrics() -> list[str]:
@@ -154,10 +140,7 @@ def missing_metrics() -> dict[str, str]:
 
 def get_metric(name: str) -> MetricSpec:
     """The spec of ``name``; ConfigError listing the known names otherwise."""
-    try:
-        return METRICS[name]
-    except KeyError:
-        raise ConfigError(f"unknown metric {name!r}; known: {', '.join(METRICS)}") from None
+    return METRICS.load(name)
 
 
 def score(estimate: torch.Tensor, reference: torch.Tensor, sample_rate: int | None = None,

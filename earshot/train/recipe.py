@@ -106,9 +106,10 @@ import torch
 from torch import nn
 
 from earshot.errors import ConfigError
+from earshot.registry import Registry
 from earshot.train.config import EmptyConfig, TrainConfig
 
-_REGISTRY: dict[str, type["Recipe"]] = {}
+_REGISTRY = Registry("recipe")
 
 
 @dataclass
@@ -250,6 +251,4 @@ def get_recipe(name: str) -> type[Recipe]:
                 raise
     if name not in _REGISTRY:
         discover_recipes()  # a recipe may be registered under a name other than its module's
-    if name not in _REGISTRY:
-        raise ConfigError(f"unknown recipe {name!r}; known recipes: {', '.join(discover_recipes()) or 'none'}")
-    return _REGISTRY[name]
+    return _REGISTRY.load(name)
