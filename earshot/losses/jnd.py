@@ -3,7 +3,7 @@
 A frozen `earshot.models.jndnet.JNDNet` measures how audibly two clips differ: its distance is
 a weighted L1 between deep features of the two signals, trained so that a calibrated head maps
 it to the probability that a listener hears a difference. The shipped weights ``jnd-sim-16k``
-were trained on judgments from earshot's SIMULATED listener (`earshot.data.listener`), not on
+were trained on judgments from earshot's SIMULATED listener (`earshot.psycho.listener`), not on
 human judgments; fine-tune them on real ones with ``earshot train jnd`` when you have them.
 
 >>> import torch
