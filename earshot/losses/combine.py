@@ -1,7 +1,7 @@
 """Combining losses: a named weighted sum that reports each part, and an EnCodec-style gradient balancer.
 
 ``WeightedLoss({"l1": (1.0, L1Loss()), "mrstft": (0.5, MultiResolutionSTFTLoss())})`` or
-``WeightedLoss.from_string("l1 + 0.5*mrstft", sample_rate=16000)``; calling it returns a
+``build_loss("l1 + 0.5*mrstft", sample_rate=16000)`` (:mod:`earshot.losses.registry`); calling it returns a
 :class:`LossResult`: a tensor (the total) that also carries ``components`` (each part, unweighted).
 
 :class:`GradientBalancer` (Défossez et al. 2022, EnCodec, arXiv:2210.13438) rescales each
@@ -76,7 +76,7 @@ class WeightedLoss(nn.Module):
     """Named weighted sum of losses: ``total = sum_k w_k * loss_k(input, target)``.
 
     ``terms`` maps a name to ``(weight, module)`` (or to a module, weight 1). Each module's own
-    reduction is used; build them with the same reduction (``from_string`` does). ``forward``
+    reduction is used; build them with the same reduction (``build_loss`` does). ``forward``
     returns a :class:`LossResult`, a tensor holding the total that also carries the parts.
     """
 
@@ -92,13 +92,6 @@ class WeightedLoss(nn.Module):
                 raise ConfigError(f"term {name!r} is not an nn.Module")
             self.weights[name] = float(weight)
             self.losses[name] = module
-
-    @classmethod
-    def from_string(cls, spec: str, *, sample_rate: int | None = None, reduction: str = "mean") -> "WeightedLoss":
-        """Build from ``"l1 + 0.5*mrstft"`` (names from :mod:`earshot.losses.registry`)."""
-        from earshot.losses.registry import build_terms
-
-        return cls(build_terms(spec, sample_rate=sample_rate, reduction=reduction))
 
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> LossResult:
         """``input``, ``target``: ``(batch, channels, samples)`` -> LossResult."""

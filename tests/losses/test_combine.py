@@ -7,13 +7,13 @@ import torch
 
 from earshot.errors import ConfigError, ShapeError
 from earshot.losses import (GradientBalancer, L1Loss, LossResult, MultiResolutionSTFTLoss, SISDRLoss,
-                            WeightedLoss)
+                            WeightedLoss, build_loss)
 
 
 def test_weighted_sum_from_dict_and_string_agree(rng):
     x, y = torch.randn(2, 1, 3000, generator=rng), torch.randn(2, 1, 3000, generator=rng)
     by_dict = WeightedLoss({"l1": L1Loss(), "mrstft": (0.5, MultiResolutionSTFTLoss())})
-    by_string = WeightedLoss.from_string("l1 + 0.5*mrstft")
+    by_string = build_loss("l1 + 0.5*mrstft")
     a, b = by_dict(x, y), by_string(x, y)
     assert isinstance(a, LossResult) and set(a.components) == {"l1", "mrstft"}
     l1, mr = L1Loss()(x, y), MultiResolutionSTFTLoss()(x, y)
@@ -45,7 +45,7 @@ def test_build_loss_always_returns_a_loss_tensor(rng):
 def test_reduction_none_and_backward(rng):
     x = torch.randn(3, 2, 2000, generator=rng, requires_grad=True)
     y = torch.randn(3, 2, 2000, generator=rng)
-    result = WeightedLoss.from_string("l1 + 0.1*sisdr", reduction="none")(x, y)
+    result = build_loss("l1 + 0.1*sisdr", reduction="none")(x, y)
     assert result.total.shape == (3,) and result.components["sisdr"].shape == (3,)
     torch.testing.assert_close(result.total, L1Loss(reduction="none")(x, y) + 0.1 * SISDRLoss(reduction="none")(x, y))
     result.backward()

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from earshot.errors import NonFiniteError, ShapeError
 from earshot.losses import (ESRLoss, L1Loss, L2Loss, LogCoshLoss, MultiResolutionMelLoss, MultiResolutionSTFTLoss,
                             MultiScaleSpectralLoss, SDSDRLoss, SISDRLoss, SNRLoss, SpectralConvergenceLoss, STFTLoss,
-                            STFTMagnitudeLoss, WeightedLoss)
+                            STFTMagnitudeLoss, build_loss)
 
 SR = 16000
 LOSSES = {
@@ -26,7 +26,7 @@ LOSSES = {
     "mrstft-aw-mel": lambda: MultiResolutionSTFTLoss(perceptual_weighting=True, sample_rate=SR, n_mels=40),
     "mrstft-sumdiff": lambda: MultiResolutionSTFTLoss(sum_difference=True),
     "mrmel": lambda: MultiResolutionMelLoss(SR), "msspec": lambda: MultiScaleSpectralLoss(SR),
-    "weighted": lambda: _Total(WeightedLoss.from_string("l1 + 0.1*mrstft + 0.1*sisdr")),
+    "weighted": lambda: _Total(build_loss("l1 + 0.1*mrstft + 0.1*sisdr")),
 }
 STEREO_ONLY = {"mrstft-sumdiff"}
 
