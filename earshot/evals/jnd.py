@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 from earshot.data.corpus import DEFAULT_CORPUS
 from earshot.errors import ConfigError, EarshotError
-from earshot.evals.stats import auc, cv_accuracy, spearman
+from earshot.metrics.stats import auc, cv_accuracy, spearman
 
 log = logging.getLogger("earshot.evals.jnd")
 SR = 16000

@@ -25,7 +25,7 @@ import torch
 
 from earshot.data.corpus import DEFAULT_CORPUS
 from earshot.errors import EarshotError
-from earshot.evals.stats import spearman
+from earshot.metrics.stats import spearman
 
 log = logging.getLogger("earshot.evals.jnd_references")
 SR = 16000

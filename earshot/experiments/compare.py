@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from earshot.errors import ConfigError, EarshotError
-from earshot.evals.stats import paired_wilcoxon, t_interval
+from earshot.metrics.stats import paired_wilcoxon, t_interval
 from earshot.experiments.testsets import TestItem
 from earshot.report import Interval, Table
 

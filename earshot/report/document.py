@@ -6,7 +6,7 @@ turns a list of sections into ``report.html`` plus ``results.json``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -67,12 +67,3 @@ class Section:
     @property
     def ok(self) -> bool:
         return self.error is None
-
-    def to_json(self) -> dict[str, Any]:
-        """Everything but the image bytes, for ``results.json``."""
-        from earshot.report.tables import table_json
-
-        out = asdict(self)
-        out["tables"] = [table_json(t) for t in self.tables]
-        out["figures"] = [{"title": f.title, "caption": f.caption} for f in self.figures]
-        return out

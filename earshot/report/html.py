@@ -14,7 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 import earshot
 from earshot.report.document import Section
-from earshot.report.tables import format_cell, section_markdown
+from earshot.report.tables import format_cell, section_json, section_markdown
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -45,7 +45,7 @@ def write_report(sections: list[Section], out_dir, *, title: str = "earshot repo
         "earshot_version": earshot.__version__,
         "created": created,
         "definitions": definitions or {},
-        "sections": [s.to_json() for s in sections],
+        "sections": [section_json(s) for s in sections],
     }
     _atomic_write(out_dir / "results.json", json.dumps(results, indent=2, default=_json_default))
     return _atomic_write(out_dir / "report.html", html)

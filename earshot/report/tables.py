@@ -8,6 +8,7 @@ HTML report and ``results.json`` use the same cells, so every output of one call
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any
 
 from earshot.report.document import Interval, Section, Table
@@ -58,6 +59,14 @@ def table_json(table: Table) -> dict[str, Any]:
             "rows": [[_json_cell(v) for v in row] for row in table.rows]}
 
 
+def section_json(section: Section) -> dict[str, Any]:
+    """Everything in ``section`` but the image bytes, for ``results.json``."""
+    out = asdict(section)
+    out["tables"] = [table_json(t) for t in section.tables]
+    out["figures"] = [{"title": f.title, "caption": f.caption} for f in section.figures]
+    return out
+
+
 def section_markdown(section: Section) -> str:
     """Every table of ``section`` as Markdown, with its intro and any notes on what was skipped."""
     parts = [f"## {section.title}", ""]
@@ -67,4 +76,4 @@ def section_markdown(section: Section) -> str:
     return "\n".join(parts)
 
 
-__all__ = ["format_cell", "section_markdown", "table_json", "table_markdown"]
+__all__ = ["format_cell", "section_json", "section_markdown", "table_json", "table_markdown"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from earshot.evals.stats import auc, best_threshold, cv_accuracy, paired_wilcoxon, spearman, t_interval
+from earshot.metrics.stats import auc, best_threshold, cv_accuracy, paired_wilcoxon, spearman, t_interval
 
 
 def test_auc_matches_the_pairwise_definition():

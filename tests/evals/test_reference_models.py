@@ -7,6 +7,7 @@ import torch
 
 from earshot.errors import ConfigError
 from earshot.evals.reference_models import ReferenceEval, mix_at_0db, run, weights_path
+from earshot.report.tables import section_json
 
 
 def test_mix_at_0db_has_equal_energies_and_a_bounded_peak():
@@ -50,4 +51,4 @@ def test_separator_and_emulator_parts_on_a_tiny_corpus(tmp_path):
     emu = {(r["model"], r["kind"]): r for r in section.results["emulator"]}
     assert set(emu) == {(m, k) for m in ("emulator-spectral", "emulator-time") for k in ("speech", "music")}
     assert all(r["E"] < 1.0 for r in emu.values())
-    json.dumps(section.to_json())
+    json.dumps(section_json(section))

@@ -102,7 +102,8 @@ def check_trained(result, before, run_dir, steps: int = 2):
 
 
 def test_every_registered_recipe_has_a_tiny_setting():
-    assert set(TINY) == set(discover_recipes())
+    shipped = {name for name in discover_recipes() if get_recipe(name).__module__.startswith("earshot.train.recipes.")}
+    assert set(TINY) == shipped  # recipes registered by users (or by docs examples) are theirs
 
 
 @pytest.mark.parametrize("name", sorted(TINY))

@@ -1,4 +1,4 @@
-"""Statistics shared by the evaluations and experiments.
+"""Statistics of results, shared by the evaluations and the experiments (below both of them).
 
 Ranking: ROC AUC, a fitted decision threshold and its cross-validated accuracy, Spearman's rho.
 Comparing losses over seeds: a Student-t interval of a mean over seeds, and a paired Wilcoxon
