@@ -26,7 +26,10 @@ def test_manifest_describes_the_model_and_its_data():
     assert "speech as vocals" in info["data"] and "music as accompaniment" in info["data"]
     assert info["recipe"] == "separator" and info["config"]["recipe"]["mode"] == "supervised"
     assert info["bytes"] < 5_000_000 and "float16" in info["notes"]
-    assert info["metrics"]["sdr_vocals"] > 8 and info["metrics"]["sdr_accompaniment"] > 8
+    # validation mixtures include real recordings (voice prompts over game music) since the CPU
+    # retraining of 2026-12-04: harder than the synthetic-only set of earlier weights
+    assert info["metrics"]["sdr_vocals"] > 6 and info["metrics"]["sdr_accompaniment"] > 6
+    assert "real" in info["data"]
 
 
 def test_regression_values():
@@ -36,9 +39,9 @@ def test_regression_values():
     voice, chord = voice_and_chord()
     with torch.no_grad():
         out = Separator(model)(voice + chord)[0, :, 0]
-    torch.testing.assert_close(out.pow(2).mean(-1).sqrt(), torch.tensor([0.158650, 0.157429]), atol=2e-5, rtol=0)
-    torch.testing.assert_close(out[:, 4000:4004], torch.tensor([[0.289289, 0.287281, 0.286856, 0.268471],
-                                                                [0.110854, 0.111446, 0.311668, 0.114244]]),
+    torch.testing.assert_close(out.pow(2).mean(-1).sqrt(), torch.tensor([0.145915, 0.157664]), atol=2e-5, rtol=0)
+    torch.testing.assert_close(out[:, 4000:4004], torch.tensor([[0.301246, 0.301934, 0.299158, 0.268310],
+                                                                [0.093109, 0.089580, 0.298961, 0.110093]]),
                                atol=2e-5, rtol=0)
     # and it separates: both estimates are much closer to their source than the mixture is
     mix = voice + chord
