@@ -25,23 +25,27 @@ def stage_corpus(ctx: DemoContext) -> Section:
     from earshot.data.corpus import build_corpus, load_manifest
 
     root = ctx.corpus or ctx.out.parent / "corpus"
-    minutes = ctx.budget(3, 8, 30)
+    minutes, real_minutes = ctx.budget(3, 8, 30), ctx.budget(4, 12, 24)
     reused = (root / "manifest.json").exists()
     if not reused:
-        build_corpus(root, minutes=minutes, sample_rate=ctx.sample_rate, seed=ctx.seed)
+        build_corpus(root, minutes=minutes, real_minutes=real_minutes, sample_rate=ctx.sample_rate, seed=ctx.seed)
     ctx.corpus = root  # every later stage trains on it, with or without --data
     items = load_manifest(root)
     rows = []
     for kind in ("speech", "music", "noise"):
         for split in ("train", "valid", "test"):
-            chosen = [i for i in items if i.kind == kind and i.split == split]
-            rows.append([kind, split, len(chosen), sum(i.duration for i in chosen) / 60])
+            for origin in ("synthetic", "real"):
+                chosen = [i for i in items if i.kind == kind and i.split == split and i.origin == origin]
+                if chosen:
+                    rows.append([kind, split, origin, len(chosen), sum(i.duration for i in chosen) / 60])
     intro = (f"{'Reused' if reused else 'Built'} the corpus in {root}: synthetic speech (espeak-ng, many voices and "
-             "accents), composed music rendered by fluidsynth, and noises; splits are disjoint by sentence, voice and song.")
+             "accents), composed music rendered by fluidsynth and noises, beside real recordings from Debian "
+             "packages (voice prompts in four languages, game and on-hold music, recorded effects; docs/data.md); "
+             "splits are disjoint by sentence, voice, song and recording.")
     if ctx.data is not None:
         n = len(folder_clips(ctx.data, 10_000, seconds=0.1, sample_rate=ctx.sample_rate))
         intro += f" Your audio folder {ctx.data} ({n} files) gives the evaluation clips of the metric stages."
-    section = Section("corpus", "Corpus", intro=intro, tables=[Table("Corpus contents", ["kind", "split", "items", "minutes"], rows)])
+    section = Section("corpus", "Corpus", intro=intro, tables=[Table("Corpus contents", ["kind", "split", "origin", "items", "minutes"], rows)])
     clips = [c for kind in ("speech", "music", "noise") for c in corpus_clips(root, kind, 1, seconds=4, sample_rate=ctx.sample_rate)]
     section.figures.append(Figure("One test clip of each kind", spectrograms(clips, ctx.sample_rate)))
     section.clips += [ctx.clip("corpus", label, audio) for label, audio in clips]
