@@ -1,6 +1,6 @@
 """``earshot score``: objective metrics of estimated (degraded) files against their references.
 
-    earshot score EST.wav REF.wav [--metrics si_sdr,pesq] [--sample-rate SR] [--json|--csv] [--out FILE]
+    earshot score EST.wav REF.wav [--metrics si_sdr pesq] [--sample-rate SR] [--json|--csv] [--out FILE]
     earshot score EST_DIR REF_DIR ...     # files matched by relative path (or by name sans extension)
     earshot score --list                  # the metrics, their direction, and what is missing
 
@@ -35,6 +35,7 @@ from earshot.cli.common import (
     resolve_device,
     run_batch,
     show_progress,
+    split_list,
 )
 from earshot.errors import AudioFileError, ConfigError, ShapeError
 from earshot.metrics.registry import METRICS, missing_metrics, resolve_names, score
@@ -50,8 +51,9 @@ def register(subparsers) -> None:
     )
     p.add_argument("estimate", nargs="?", help="estimated/degraded file or folder")
     p.add_argument("reference", nargs="?", help="reference (clean) file or folder")
-    p.add_argument("--metrics", "-m", default=None,
-                   help="comma-separated metric names (default: every built-in metric; jnd only when named; see --list)")
+    p.add_argument("--metrics", "-m", nargs="+", default=None, metavar="METRIC",
+                   help="metric names, space-separated (default: every built-in metric; jnd only when named; "
+                        "see --list)")
     p.add_argument("--sample-rate", "-r", type=int, default=None,
                    help="resample both signals to this rate (default: the reference's rate)")
     fmt = p.add_mutually_exclusive_group()
@@ -70,7 +72,7 @@ def run(args) -> int:
         return 0
     if not args.reference or not args.estimate:
         raise ConfigError("give EST and REF (two files or two folders), or --list")
-    names = resolve_names(args.metrics)
+    names = resolve_names(None if args.metrics is None else split_list(args.metrics))
     if args.metrics is None and missing_metrics():
         log.info("not computed (package missing): %s", "; ".join(missing_metrics().values()))
     device = resolve_device(args.device)

@@ -200,3 +200,17 @@ def test_device_cuda_scores_like_cpu(tmp_path, capsys):
         values[device] = json.loads(capsys.readouterr().out)["items"][0]["metrics"]
     for name, value in values["cpu"].items():
         assert values["cuda"][name] == pytest.approx(value, rel=1e-3, abs=1e-3), name
+
+
+def test_metrics_take_space_separated_names_like_every_list_option(tmp_path, capsys):
+    from earshot.audio.io import save
+
+    t = torch.arange(16000) / 16000
+    clean = (0.3 * torch.sin(2 * torch.pi * 440 * t)).reshape(1, -1)
+    save(tmp_path / "ref.wav", clean, 16000)
+    save(tmp_path / "est.wav", clean + 0.03 * torch.sin(2 * torch.pi * 1000 * t).reshape(1, -1), 16000)
+    args = [str(tmp_path / "est.wav"), str(tmp_path / "ref.wav"), "--json", "--metrics"]
+    assert main(["score", *args, "snr", "si_sdr"]) == 0
+    spaced = capsys.readouterr().out
+    assert main(["score", *args, "snr,si_sdr"]) == 0           # the older comma form still reads
+    assert capsys.readouterr().out == spaced and '"snr"' in spaced and '"si_sdr"' in spaced
