@@ -113,7 +113,7 @@ def test_engine_trains_gan_and_denoising_then_exports(tmp_path):
     assert main(["eval", "codec", "--model", str(tmp_path / "w" / "codec-test.json"), "--corpus", str(corpus),
                  "--kbps", "0.4", "--items", "1", "--seconds", "0.5", "--noisy", "5", "--no-baselines",
                  "--out", str(out)]) == 0
-    report = json.loads((out / "codec_eval.json").read_text())
+    report = json.loads((out / "metrics.json").read_text())  # every eval writes its raw results there
     assert report["noisy_snr_db"] == 5 and {r["system"] for r in report["rows"]} == {"soundstream", "soundstream+denoise"}
     assert (out / "audio" / "speech-noisy-input.wav").is_file() and (out / "audio" / "speech-reference.wav").is_file()
 
