@@ -3,6 +3,7 @@
 import json
 import os
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -34,7 +35,7 @@ def test_smoke_budget_end_to_end(tmp_path):
 
     corpus = tmp_path / "corpus"
     build_corpus(corpus, minutes=3.0, seed=0, progress=False)   # >= 3 music files per split group
-    env = {**os.environ, "EARSHOT_CORPUS": str(corpus), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "EARSHOT_CORPUS": str(corpus), "OMP_NUM_THREADS": "1", "PYTHON": sys.executable}
     out, tar_path = tmp_path / "shipped", tmp_path / "pack" / "weights.tar"
     proc = subprocess.run(["bash", str(ROOT / "scripts/train_shipped.sh"), "smoke", str(out), "--tar", str(tar_path)],
                           capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)

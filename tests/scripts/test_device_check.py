@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -15,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_device_check_dry_run(tmp_path):
     out = tmp_path / "check"
+    env = dict(os.environ, PYTHON=sys.executable)  # this interpreter, wherever its environment lives
     proc = subprocess.run(["bash", str(ROOT / "scripts" / "device_check.sh"), str(out), "--dry-run"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     results = json.loads((out / "results.json").read_text())
     stages = {s["stage"]: s["exit"] for s in results["stages"]}
