@@ -10,6 +10,7 @@ import torch
 
 from earshot.demo.clips import corpus_clips, folder_clips
 from earshot.demo.runner import DemoContext
+from earshot.errors import EarshotError
 from earshot.report import Figure, Section, Table
 from earshot.report.plots import spectrograms
 
@@ -27,8 +28,13 @@ def stage_corpus(ctx: DemoContext) -> Section:
     root = ctx.corpus or ctx.out.parent / "corpus"
     minutes, real_minutes = ctx.budget(3, 8, 30), ctx.budget(4, 12, 24)
     reused = (root / "manifest.json").exists()
+    note = ""
     if not reused:
-        build_corpus(root, minutes=minutes, real_minutes=real_minutes, sample_rate=ctx.sample_rate, seed=ctx.seed)
+        try:
+            build_corpus(root, minutes=minutes, real_minutes=real_minutes, sample_rate=ctx.sample_rate, seed=ctx.seed)
+        except EarshotError as exc:  # no network and no cached .debs: the synthetic corpus still runs every stage
+            note = f" Real recordings could not be added ({exc}); this corpus is synthetic only."
+            build_corpus(root, minutes=minutes, sample_rate=ctx.sample_rate, seed=ctx.seed, overwrite=True)
     ctx.corpus = root  # every later stage trains on it, with or without --data
     items = load_manifest(root)
     rows = []
@@ -41,7 +47,7 @@ def stage_corpus(ctx: DemoContext) -> Section:
     intro = (f"{'Reused' if reused else 'Built'} the corpus in {root}: synthetic speech (espeak-ng, many voices and "
              "accents), composed music rendered by fluidsynth and noises, beside real recordings from Debian "
              "packages (voice prompts in four languages, game and on-hold music, recorded effects; docs/data.md); "
-             "splits are disjoint by sentence, voice, song and recording.")
+             "splits are disjoint by sentence, voice, song and recording." + note)
     if ctx.data is not None:
         n = len(folder_clips(ctx.data, 10_000, seconds=0.1, sample_rate=ctx.sample_rate))
         intro += f" Your audio folder {ctx.data} ({n} files) gives the evaluation clips of the metric stages."

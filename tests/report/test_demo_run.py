@@ -77,3 +77,22 @@ def test_demo_with_a_data_folder_still_hands_the_corpus_to_every_stage(tmp_path)
     assert ctx.corpus == root and "1 files" in section.intro and section.tables[0].rows
     for make in (autoencoder_config, codec_config, jnd_config, separation_config, style_config):
         assert str(make(ctx, tmp_path / "x").corpus) == str(root), make.__name__
+
+
+def test_demo_corpus_falls_back_to_synthetic_when_recordings_are_unavailable(tmp_path, monkeypatch):
+    import earshot.data.corpus as corpus_module
+    from earshot.demo.runner import DemoContext
+    from earshot.demo.stages_basic import stage_corpus
+    from earshot.errors import DataError
+
+    real_build = corpus_module.build_corpus
+
+    def offline_build(root, **kwargs):
+        if kwargs.get("real_minutes"):
+            raise DataError("apt-get download bucklespring-data failed (offline)")
+        return real_build(root, **kwargs)
+
+    monkeypatch.setattr(corpus_module, "build_corpus", offline_build)
+    section = stage_corpus(DemoContext(out=tmp_path / "demo", quick=True))
+    assert "synthetic only" in section.intro and "offline" in section.intro
+    assert {row[2] for row in section.tables[0].rows} == {"synthetic"}
