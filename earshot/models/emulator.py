@@ -56,6 +56,25 @@ def _check_mono(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+
+def encode(blocks: nn.ModuleList, h: torch.Tensor, wanted: set[str], last: int, *, output: bool,
+           between=None) -> tuple[torch.Tensor | None, dict[str, torch.Tensor], list[torch.Tensor]]:
+    """The U-Net encoder both emulators share: run ``blocks`` on ``h``, keep each block's output
+    as a skip, record ``enc<i>`` activations named in ``wanted``, apply ``between`` (e.g.
+    decimation) after each block. Returns ``(h, activations, skips)``; ``h`` is None when
+    ``output`` is False and block ``last`` (an index into the layer names) has been reached."""
+    acts, skips = {}, []
+    for i, block in enumerate(blocks):
+        h = block(h)
+        skips.append(h)
+        if f"enc{i + 1}" in wanted:
+            acts[f"enc{i + 1}"] = h
+        if not output and i >= last:
+            return None, acts, skips
+        if between is not None:
+            h = between(h)
+    return h, acts, skips
+
 class SpectralEmulator(nn.Module):
     """C^S: U-Net on the normalised log-magnitude STFT. Input ``(batch, 1, samples)`` at ``sample_rate``.
 
@@ -152,14 +171,9 @@ class SpectralEmulator(nn.Module):
             h = torch.cat([h, self.position.to(h.dtype).expand(h.shape[0], 1, -1, h.shape[-1])], dim=1)
         wanted = set(self.layer_names if layers is None else layers)
         last = max([self.layer_names.index(n) for n in wanted], default=-1)
-        acts, skips = {}, []
-        for i, block in enumerate(self.down):
-            h = block(h)
-            skips.append(h)
-            if f"enc{i + 1}" in wanted:
-                acts[f"enc{i + 1}"] = h
-            if not output and i >= last:
-                return EmulatorFeatures(None, acts)
+        h, acts, skips = encode(self.down, h, wanted, last, output=output)
+        if h is None:
+            return EmulatorFeatures(None, acts)
         for j, block in enumerate(self.up):
             if j > 0:
                 h = torch.cat([h, skips[self.levels - 1 - j]], dim=1)
@@ -240,15 +254,9 @@ class TimeEmulator(nn.Module):
         h = F.pad(x, (0, -n % 2**self.levels))
         wanted = set(self.layer_names if layers is None else layers)
         last = max([self.layer_names.index(name) for name in wanted], default=-1)
-        acts, skips = {}, []
-        for i, block in enumerate(self.down):
-            h = block(h)
-            skips.append(h)
-            if f"enc{i + 1}" in wanted:
-                acts[f"enc{i + 1}"] = h
-            if not output and i >= last:
-                return EmulatorFeatures(None, acts)
-            h = h[..., ::2]
+        h, acts, skips = encode(self.down, h, wanted, last, output=output, between=lambda t: t[..., ::2])
+        if h is None:
+            return EmulatorFeatures(None, acts)
         h = self.bottleneck(h)
         if "bottleneck" in wanted:
             acts["bottleneck"] = h
