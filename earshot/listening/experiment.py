@@ -26,11 +26,13 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import soundfile as sf
 import yaml
 
 from earshot.errors import ConfigError
+from earshot.typed import merge
 
 # earshot.audio.io.AUDIO_EXTENSIONS, repeated so that the web server need not import torch
 # (tests/listening/test_experiment.py checks that the two agree)
@@ -120,14 +122,49 @@ class Experiment:
             raise ConfigError(f"experiment {self.name!r} declares no file {key!r}") from None
 
 
-_COMMON = {"name", "type", "title", "instructions", "seed", "volume_check", "rate_limit"}
-_KEYS = {
-    "mushra": _COMMON | {"stimuli", "items_per_participant", "question", "generate"},
-    "ab": _COMMON | {"stimuli", "items_per_participant", "pairs", "no_preference", "question", "generate"},
-    "jnd": _COMMON | {"pairs", "sequences_per_participant", "trials_per_sequence", "gap_ms",
-                      "headphone_check", "pretest", "warmups", "max_catch_failures", "adaptive",
-                      "generate", "question"},
-}
+@dataclass
+class _CommonFile:
+    """The keys every experiment file may hold and their types (checked by `earshot.typed`)."""
+
+    name: str = ""
+    type: str = ""
+    title: str | None = None
+    instructions: str | None = ""
+    seed: int | None = 0
+    volume_check: bool | None = True
+    rate_limit: Any = None
+    question: str | None = None
+    generate: Any = None
+
+
+@dataclass
+class _MushraFile(_CommonFile):
+    stimuli: str | None = None
+    items_per_participant: int | None = None
+
+
+@dataclass
+class _ABFile(_MushraFile):
+    pairs: Any = None
+    no_preference: bool | None = True
+
+
+@dataclass
+class _JNDFile(_CommonFile):
+    pairs: str | None = None
+    sequences_per_participant: int | None = 4
+    trials_per_sequence: int | None = 10
+    gap_ms: int | None = 600
+    headphone_check: Any = None
+    pretest: Any = None
+    warmups: int | None = 2
+    max_catch_failures: int | None = 0
+    adaptive: Any = None
+
+
+# The keys of each type of file: the one typed-config reader refuses unknown keys (with a
+# did-you-mean hint) and values of the wrong type; paths, ranges and nested blocks are checked below.
+FILE_SCHEMAS = {"mushra": _MushraFile, "ab": _ABFile, "jnd": _JNDFile}
 
 
 def load_experiment(path, *, check_audio: bool = True) -> Experiment:
@@ -150,9 +187,7 @@ def load_experiment(path, *, check_audio: bool = True) -> Experiment:
     kind = raw.get("type")
     if kind not in TYPES:
         raise ConfigError(f"{path}: type must be one of {TYPES}, got {kind!r}")
-    unknown = set(raw) - _KEYS[kind]
-    if unknown:
-        raise ConfigError(f"{path}: unknown keys for a {kind} experiment: {sorted(unknown)}")
+    merge(FILE_SCHEMAS[kind](), {str(k): v for k, v in raw.items()}, prefix=f"{kind} experiment", source=str(path))
     name = str(raw.get("name", ""))
     if not SLUG.match(name):
         raise ConfigError(f"{path}: name must match {SLUG.pattern} (it is used in URLs), got {name!r}")

@@ -53,7 +53,7 @@ def copy_experiment(experiments, tmp_path, which, changes=None):
 
 
 @pytest.mark.parametrize("name,changes,message", [
-    ("mushra", {"colour": "red"}, "unknown keys"),
+    ("mushra", {"colour": "red"}, "unknown key 'mushra experiment.colour'"),
     ("mushra", {"name": "Not A Slug"}, "name must match"),
     ("mushra", {"type": "triangle"}, "type must be one of"),
     ("mushra", {"stimuli": "nowhere"}, "does not exist"),

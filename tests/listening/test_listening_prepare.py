@@ -3,6 +3,7 @@ perturbations, and MUSHRA's 3.5 kHz low-pass anchors."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -109,7 +110,7 @@ def test_example_configs_are_valid():
     for f in files:
         raw = yaml.safe_load(f.read_text())
         assert experiment.SLUG.match(raw["name"]) and raw["name"] == f.stem
-        assert set(raw) <= experiment._KEYS[raw["type"]], f
+        assert set(raw) <= {f.name for f in dataclasses.fields(experiment.FILE_SCHEMAS[raw["type"]])}, f
         gen = raw["generate"]
         if raw["type"] == "jnd":
             assert set(gen) <= prepare.GENERATE_KEYS and set(gen["perturbations"]) <= set(PERTURBATIONS)
