@@ -47,7 +47,9 @@ reference low-passed at 3.5 kHz (the low anchor of ITU-R BS.1534-3).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,10 +59,37 @@ from scipy import signal
 from earshot.audio.io import AUDIO_EXTENSIONS, load, save
 from earshot.errors import ConfigError
 from earshot.listening.experiment import data_path
+from earshot.typed import merge
 
-COMMON_KEYS = {"clips", "kind", "split", "seconds", "sample_rate", "seed"}
-GENERATE_KEYS = COMMON_KEYS | {"n_sequences", "n_levels", "perturbations", "max_strength"}
-ITEM_KEYS = COMMON_KEYS | {"n_items", "conditions"}
+
+@dataclass
+class _Excerpts:
+    """The keys of a ``generate`` block that say where excerpts come from (checked by `earshot.typed`)."""
+
+    clips: Any = None
+    kind: Any = None
+    split: Any = None
+    seconds: float = 1.0
+    sample_rate: int = 16000
+    seed: int = 0
+
+
+@dataclass
+class ItemGeneration(_Excerpts):
+    """``generate`` of a MUSHRA or A/B experiment."""
+
+    n_items: int = 4
+    conditions: Any = None
+
+
+@dataclass
+class LadderGeneration(_Excerpts):
+    """``generate`` of a JND experiment."""
+
+    n_sequences: int = 8
+    n_levels: int = 16
+    perturbations: Any = None
+    max_strength: float = 1.0
 
 
 def prepare_experiment(path, *, overwrite: bool = False) -> list[Path]:
@@ -158,10 +187,13 @@ def _jsonable(value):
     return value
 
 
-def _check_keys(cfg: dict, allowed: set[str]) -> None:
-    unknown = set(cfg) - allowed
-    if unknown or "clips" not in cfg:
-        raise ConfigError(f"generate: needs 'clips'; unknown keys {sorted(unknown)}; allowed {sorted(allowed)}")
+def _check_keys(cfg: dict, schema: type) -> None:
+    """Keys and types of a ``generate`` block against ``schema``; 'clips' is required."""
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"generate must be a mapping, got {cfg!r}")
+    merge(schema(), {str(k): v for k, v in cfg.items()}, prefix="generate", source="experiment file")
+    if "clips" not in cfg:
+        raise ConfigError("generate: needs 'clips' (a folder of audio files, or 'corpus')")
 
 
 def _sizes(cfg: dict) -> tuple[int, int, int]:
@@ -177,7 +209,7 @@ def generate_items(cfg: dict, out: Path, *, reference: bool, overwrite: bool = F
     """Write ``n_items`` MUSHRA / A/B item folders (conditions, params.json) under ``out``."""
     from earshot.data.perturb import PERTURBATIONS
 
-    _check_keys(cfg, ITEM_KEYS)
+    _check_keys(cfg, ItemGeneration)
     conditions = cfg.get("conditions")
     if not isinstance(conditions, dict) or not conditions:
         raise ConfigError("generate.conditions must map condition names to {type, strength}")
@@ -218,7 +250,7 @@ def generate_ladders(cfg: dict, out: Path, *, overwrite: bool = False) -> list[P
     """Write ``n_sequences`` JND sequences (reference, level ladder, params.json) under ``out``."""
     from earshot.data.perturb import PERTURBATIONS
 
-    _check_keys(cfg, GENERATE_KEYS)
+    _check_keys(cfg, LadderGeneration)
     names = list(cfg.get("perturbations", ["white", "mp3", "reverb", "eq"]))
     for name in names:
         if name not in PERTURBATIONS:

@@ -113,9 +113,9 @@ def test_example_configs_are_valid():
         assert set(raw) <= {f.name for f in dataclasses.fields(experiment.FILE_SCHEMAS[raw["type"]])}, f
         gen = raw["generate"]
         if raw["type"] == "jnd":
-            assert set(gen) <= prepare.GENERATE_KEYS and set(gen["perturbations"]) <= set(PERTURBATIONS)
+            assert set(gen) <= {f.name for f in dataclasses.fields(prepare.LadderGeneration)} and set(gen["perturbations"]) <= set(PERTURBATIONS)
         else:
-            assert set(gen) <= prepare.ITEM_KEYS
+            assert set(gen) <= {f.name for f in dataclasses.fields(prepare.ItemGeneration)}
             assert {c["type"] for c in gen["conditions"].values()} <= set(PERTURBATIONS) | {"clean"}
 
 
