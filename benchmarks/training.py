@@ -32,6 +32,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,8 +76,6 @@ def write_corpus(root: Path, seconds: float = 2.0, train_files: int = 32) -> Pat
                 x = x - np.convolve(x, np.ones(400) / 400, mode="same")
             x = 0.3 * x / (np.abs(x).max() + 1e-9)
             path = f"{kind}/{kind}-{i}.wav"
-            import soundfile as sf
-
             sf.write(root / path, x.astype(np.float32), SR)
             items.append({"path": path, "kind": kind, "split": split, "duration": seconds, "params": {}})
     (root / "manifest.json").write_text(json.dumps({"format": "earshot-corpus", "sample_rate": SR, "items": items}))
@@ -174,8 +173,6 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.precision == "auto":
         args.precision = "bf16-mixed" if args.device == "cuda" else "32-true"
-    if args.device == "cpu":
-        torch.set_num_threads(max(1, torch.get_num_threads()))
     names = args.recipes or discover_recipes()
     rows, failed = [], {}
     with tempfile.TemporaryDirectory(prefix="earshot-bench-train-") as tmp:

@@ -73,8 +73,9 @@ def run(args) -> int:
     if not args.reference or not args.estimate:
         raise ConfigError("give EST and REF (two files or two folders), or --list")
     names = resolve_names(None if args.metrics is None else split_list(args.metrics))
-    if args.metrics is None and missing_metrics():
-        log.info("not computed (package missing): %s", "; ".join(missing_metrics().values()))
+    missing = missing_metrics() if args.metrics is None else {}
+    if missing:
+        log.info("not computed (package missing): %s", "; ".join(missing.values()))
     device = resolve_device(args.device)
     ref, deg = Path(args.reference), Path(args.estimate)
     items = pair_items(ref, deg)

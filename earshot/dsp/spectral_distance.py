@@ -30,7 +30,6 @@ gradient with plain autograd, so second derivatives are exact.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

@@ -16,11 +16,9 @@ clips), and per degradation type.
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from earshot.data.corpus import DEFAULT_CORPUS

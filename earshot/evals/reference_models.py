@@ -175,6 +175,8 @@ def separator_part(cfg: ReferenceEval) -> list[dict]:
             models[name] = load_model(name, cfg.weights)
         except EarshotError as exc:
             log.warning("%s: not evaluated (%s)", name, exc)
+    if not models:
+        raise ConfigError("no separator weights could be loaded (separator-speech-music, separator-openunmix-peer)")
     rate = next(iter(models.values())).sample_rate
     clips = load_clips(cfg, rate)
     music = clips["music"]                                           # cycled: every speech clip is used

@@ -16,7 +16,6 @@ are written under ``out``); ``run_experiment`` also writes ``results.md``, ``met
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time

@@ -144,9 +144,9 @@ class CodecLoss(FrozenNetworkLoss):
         total = self.prediction_weight * pred + self.feature_weight * feats + self.waveform_weight * wave
         return CodecLossTerms(pred, feats, wave, total, per_layer)
 
-    @float32_loss
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """``input``, ``target``: ``(batch, channels, samples)`` at ``sample_rate`` -> reduced loss."""
+        """``input``, ``target``: ``(batch, channels, samples)`` at ``sample_rate`` -> reduced float32 loss
+        (float32 through `terms`)."""
         return reduce(self.terms(input, target).total, self.reduction)
 
     def extra_repr(self) -> str:

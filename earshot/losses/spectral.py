@@ -123,9 +123,9 @@ class SpectralLoss(nn.Module):
             out.append(d)
         return out
 
-    @float32_loss
     def forward(self, input: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """``input``, ``target``: ``(batch, channels, samples)`` -> reduced float32 loss (``(batch,)`` for "none")."""
+        """``input``, ``target``: ``(batch, channels, samples)`` -> reduced float32 loss (``(batch,)`` for "none");
+        float32 through `per_resolution`."""
         parts = self.per_resolution(input, target)
         total = sum(w * d for w, d in zip(self.weights, parts))
         if self.combine == "mean":

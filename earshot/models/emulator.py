@@ -57,7 +57,7 @@ def _check_mono(x: torch.Tensor) -> torch.Tensor:
 
 
 
-def encode(blocks: nn.ModuleList, h: torch.Tensor, wanted: set[str], last: int, *, output: bool,
+def _encode(blocks: nn.ModuleList, h: torch.Tensor, wanted: set[str], last: int, *, output: bool,
            between=None) -> tuple[torch.Tensor | None, dict[str, torch.Tensor], list[torch.Tensor]]:
     """The U-Net encoder both emulators share: run ``blocks`` on ``h``, keep each block's output
     as a skip, record ``enc<i>`` activations named in ``wanted``, apply ``between`` (e.g.
@@ -171,7 +171,7 @@ class SpectralEmulator(nn.Module):
             h = torch.cat([h, self.position.to(h.dtype).expand(h.shape[0], 1, -1, h.shape[-1])], dim=1)
         wanted = set(self.layer_names if layers is None else layers)
         last = max([self.layer_names.index(n) for n in wanted], default=-1)
-        h, acts, skips = encode(self.down, h, wanted, last, output=output)
+        h, acts, skips = _encode(self.down, h, wanted, last, output=output)
         if h is None:
             return EmulatorFeatures(None, acts)
         for j, block in enumerate(self.up):
@@ -254,7 +254,7 @@ class TimeEmulator(nn.Module):
         h = F.pad(x, (0, -n % 2**self.levels))
         wanted = set(self.layer_names if layers is None else layers)
         last = max([self.layer_names.index(name) for name in wanted], default=-1)
-        h, acts, skips = encode(self.down, h, wanted, last, output=output, between=lambda t: t[..., ::2])
+        h, acts, skips = _encode(self.down, h, wanted, last, output=output, between=lambda t: t[..., ::2])
         if h is None:
             return EmulatorFeatures(None, acts)
         h = self.bottleneck(h)

@@ -64,12 +64,17 @@ def checksum_path(path: str | Path) -> Path:
     return path.with_name(path.name + ".sha256")
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write_atomic(path: Path, data: bytes, *, delay: float = 0.0) -> None:
+    """Write ``data`` to a temporary file, fsync it, then rename it over ``path``; ``delay``
+    seconds pass before the rename (the kill-during-save tests use it)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+    if delay > 0:
+        print(f"checkpoint: {tmp.name} written, sleeping {delay}s before the rename", flush=True)
+        time.sleep(delay)
     os.replace(tmp, path)
 
 
@@ -84,16 +89,7 @@ def save_checkpoint(state: dict, path: str | Path, *, keep_last: int | None = No
     torch.save(state, buffer)
     data = buffer.getvalue()
     _write_atomic(checksum_path(path), f"{hashlib.sha256(data).hexdigest()}  {path.name}\n".encode())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    delay = float(os.environ.get(DELAY_ENV, "0") or 0)
-    if delay > 0:
-        print(f"checkpoint: {tmp.name} written, sleeping {delay}s before the rename", flush=True)
-        time.sleep(delay)
-    os.replace(tmp, path)
+    _write_atomic(path, data, delay=float(os.environ.get(DELAY_ENV, "0") or 0))
     _fsync_dir(path.parent)
     if keep_last:
         for _, old in _list(path.parent)[:-keep_last]:
@@ -116,7 +112,8 @@ def verify_checkpoint(path: str | Path) -> bytes:
     if not sidecar.is_file():
         log.warning("%s has no checksum file %s (an older checkpoint?): loading it unverified", path, sidecar.name)
         return data
-    expected = sidecar.read_text().split()[0] if sidecar.read_text().strip() else ""
+    words = sidecar.read_text().split()
+    expected = words[0] if words else ""
     actual = hashlib.sha256(data).hexdigest()
     if actual != expected:
         raise ConfigError(f"{path}: checksum mismatch (sha256 {actual}, {sidecar.name} says {expected or 'nothing'}): "

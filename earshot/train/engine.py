@@ -222,6 +222,7 @@ class Trainer:
         saved_at, path = None, None
         deadline = time.monotonic() + 60.0 * t.max_minutes if t.max_minutes > 0 else None
         try:
+            out_of_time = False
             while state.step < t.steps:
                 runner.run_step(state.step)
                 state.step += 1
@@ -247,7 +248,7 @@ class Trainer:
             bar.close()
         step = state.step
         interrupted = self._stop is not None
-        timed_out = not interrupted and step < t.steps and deadline is not None and stop_after is None
+        timed_out = out_of_time and not interrupted and step < t.steps
         if interrupted:
             log.warning("stopped at step %d; checkpoint %s; continue with: earshot train --resume %s",
                         step, path, run_dir)

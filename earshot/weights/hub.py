@@ -141,10 +141,7 @@ def save_pretrained(
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     manifest["sha256"] = manifest_signature(manifest, manifest["weights_sha256"])
-    tmp = manifest_path.with_name(f".{manifest_path.name}.tmp")
-    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(tmp, manifest_path)
-    return manifest_path
+    return _write_manifest(manifest_path, manifest)
 
 
 def list_pretrained(root: str | Path | None = None) -> list[str]:
@@ -177,6 +174,11 @@ def sign_manifest(name: str, root: str | Path | None = None) -> Path:
         raise WeightsError(f"{weights}: weights file of {name} is missing")
     manifest["format"], manifest["weights_sha256"] = FORMAT, sha256_file(weights)
     manifest["sha256"] = manifest_signature(manifest, manifest["weights_sha256"])
+    return _write_manifest(path, manifest)
+
+
+def _write_manifest(path: Path, manifest: dict) -> Path:
+    """Write ``manifest`` as JSON to ``path`` atomically (a temporary file renamed over it)."""
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     os.replace(tmp, path)
@@ -193,7 +195,8 @@ def verify_pretrained(name: str, root: str | Path | None = None) -> dict:
         raise WeightsError(f"{weights}: weights file of {manifest['name'] if 'name' in manifest else name} is missing")
     _check_class_path(manifest["class"])
     digest = sha256_file(weights)
-    if manifest.get("format") == "earshot-weights/1":
+    legacy = manifest.get("format") == "earshot-weights/1"
+    if legacy:
         warnings.warn(f"{where}: an unsigned format-1 manifest (the sha256 covers the weights file only); "
                       "re-sign it with earshot.weights.hub.sign_manifest", stacklevel=2)
         expected_file = manifest["sha256"]
@@ -204,7 +207,7 @@ def verify_pretrained(name: str, root: str | Path | None = None) -> dict:
             f"{weights}: sha256 {digest} does not match the manifest's {expected_file}; "
             "the weights file is corrupt or was replaced, refusing to load it"
         )
-    if manifest.get("format") != "earshot-weights/1" and manifest_signature(manifest, digest) != manifest["sha256"]:
+    if not legacy and manifest_signature(manifest, digest) != manifest["sha256"]:
         raise WeightsError(
             f"{where}: the manifest's {', '.join(SIGNED_FIELDS)} (or its sha256) were edited: they no longer "
             "match the signature made with the weights, refusing to load it"

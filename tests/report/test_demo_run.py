@@ -72,7 +72,7 @@ def test_demo_with_a_data_folder_still_hands_the_corpus_to_every_stage(tmp_path)
     data = tmp_path / "mine"
     t = torch.arange(8000) / 16000
     save(data / "tone.wav", (0.2 * torch.sin(2 * math.pi * 440 * t))[None], 16000)
-    ctx = DemoContext(out=tmp_path / "demo", data=data, quick=True, corpus=root)
+    ctx = DemoContext(out=tmp_path / "demo", data=data, quick=True)  # finds the corpus beside its output
     section = stage_corpus(ctx)
     assert ctx.corpus == root and "1 files" in section.intro and section.tables[0].rows
     for make in (autoencoder_config, codec_config, jnd_config, separation_config, style_config):
