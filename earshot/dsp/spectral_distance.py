@@ -139,6 +139,11 @@ def _floor(power_eps: float, dtype: torch.dtype) -> float:
     return float(np.sqrt(kind(power_eps)))
 
 
+def _keeps_spectrum(x: torch.Tensor) -> bool:
+    """Whether the forward pass saves x's complex spectrum for the backward pass (on CUDA)."""
+    return x.is_cuda
+
+
 class _SpectralDistance(torch.autograd.Function):
     """Saves the padded signals and the magnitudes (on CUDA also the complex spectrum of ``x``);
     the backward pass recomputes the spectrum of the signals that need a gradient (one extra FFT
@@ -150,7 +155,9 @@ class _SpectralDistance(torch.autograd.Function):
         rows = xp.shape[0]
         spec = _spectrum(torch.cat([xp, yp]), window, n_fft, hop)
         mag = _magnitude(spec, terms.power_eps)
-        keep = spec[:rows] if xp.is_cuda else None       # memory is cheap there, an FFT is not
+        # On CUDA an FFT costs more than memory: keep x's spectrum (a copy, so the target's half
+        # of the batched spectrum is freed) instead of recomputing it in the backward pass.
+        keep = spec[:rows].clone() if _keeps_spectrum(xp) else None
         del spec
         s = mag if fb is None else torch.matmul(mag, fb.t())
         loss, extra = _distance(s[:rows], s[rows:], terms, items)
@@ -182,9 +189,13 @@ def _fast_backward(ctx, grad, xp, yp, window, fb, mag, s, n_fft, hop, terms, ite
         m = mag[:rows] if k == 0 else mag[rows:]
         scale = (d_s if fb is None else torch.matmul(d_s, fb)).div_(m)
         scale.masked_fill_(m <= floor, 0.0)
-        spec = keep.clone() if (k == 0 and keep is not None) else _spectrum(sig, window, n_fft, hop)
         # complex * real promotes element by element (slow); a complex copy of scale is 6x faster
-        g = _overlap_add(spec.mul_(scale.to(spec.dtype)), half_window, n_fft, hop)
+        if k == 0 and keep is not None:
+            spec = keep * scale.to(keep.dtype)          # out of place: a second backward still has keep
+        else:
+            spec = _spectrum(sig, window, n_fft, hop)
+            spec.mul_(scale.to(spec.dtype))
+        g = _overlap_add(spec, half_window, n_fft, hop)
         grads[k] = torch.nn.functional.pad(g, (0, sig.shape[-1] - g.shape[-1]))
     return grads
 

@@ -40,6 +40,7 @@ class CodecLossExperiment:
     kbps: float = 6.0                 # bitrate of the scored decodings
     test_files: int = 4               # held-out files per kind and origin
     test_seconds: float = 3.0
+    clips_per_file: int = 1           # consecutive test clips per held-out file
     metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))  # metrics scored
     jnd_weights: str = "jnd-sim-16k"  # JND network of the JND distance metric
     seeds: int = 3                    # seeds per variant
@@ -74,7 +75,7 @@ def run(cfg: CodecLossExperiment | None = None):
     require_corpus(cfg.corpus)
     seeds = seed_list(cfg.seed, cfg.seeds)
     clips = test_clips(cfg.corpus, ["speech", "music"], per_group=cfg.test_files, seconds=cfg.test_seconds,
-                       sample_rate=SAMPLE_RATE)
+                       sample_rate=SAMPLE_RATE, clips_per_file=cfg.clips_per_file)
     items = {o: [TestItem(label, kind, o, a, a) for label, kind, a in g] for o, g in clips.items()}
     intro = (f"The small 16 kHz SoundStream (configs/codec-16k.yaml, reconstruction only) trained {cfg.steps} steps, "
              f"batch {cfg.batch_size}, seeds {seeds}, with and without a perceptual extra term (weight "

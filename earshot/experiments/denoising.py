@@ -22,7 +22,7 @@ from earshot.experiments.compare import (DEFAULT_METRICS, Comparison, Scorer, qu
 from earshot.experiments.mixing import corpus_noises, noisy_versions
 from earshot.experiments.testsets import TestItem, require_corpus, test_clips
 
-TERMS = ("l1", "mrstft", "jnd")
+TERMS = ("l1", "mrstft", "jnd", "jnd_spectral")  # jnd_spectral: JNDLoss(branch="spectral")
 SAMPLE_RATE = 16000
 NOISY = "noisy input"
 
@@ -41,6 +41,7 @@ class DenoisingExperiment:
     seconds: float = 1.0              # training excerpt length
     test_items: int = 24              # held-out speech clips per origin (synthetic, real)
     test_seconds: float = 3.0
+    clips_per_file: int = 1           # consecutive test clips per held-out file (real recordings are long)
     metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))  # metrics scored
     seeds: int = 3                    # seeds per variant (intervals need 2 or more)
     seed: int = 0                     # first seed
@@ -63,7 +64,7 @@ def parse_variant(spec: str, jnd_weight: float) -> dict[str, float]:
         name = name.strip()
         if name not in TERMS:
             raise ConfigError(f"unknown loss {name!r} in variant {spec!r}; use {', '.join(TERMS)}")
-        default = jnd_weight if (name == "jnd" and "+" in body and not balanced) else 1.0
+        default = jnd_weight if (name.startswith("jnd") and "+" in body and not balanced) else 1.0
         weights[name] = float(w) if w else default
     return weights
 
@@ -71,7 +72,7 @@ def parse_variant(spec: str, jnd_weight: float) -> dict[str, float]:
 def load_items(cfg: DenoisingExperiment) -> dict[str, list[TestItem]]:
     """Per origin, held-out speech clips with test-split noise at an SNR drawn in -5..15 dB."""
     clips = test_clips(cfg.corpus, ["speech"], per_group=cfg.test_items, seconds=cfg.test_seconds,
-                       sample_rate=SAMPLE_RATE)
+                       sample_rate=SAMPLE_RATE, clips_per_file=cfg.clips_per_file)
     noises = corpus_noises(cfg.corpus, "test", SAMPLE_RATE)
     items = {}
     for k, (origin, group) in enumerate(clips.items()):

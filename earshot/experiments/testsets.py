@@ -54,9 +54,10 @@ def require_corpus(corpus) -> Path:
 
 
 def test_clips(corpus, kinds, *, per_group: int, seconds: float, sample_rate: int, split: str = "test",
-               load: Callable | None = None) -> dict[str, list[tuple[str, str, torch.Tensor]]]:
-    """``{origin: [(label, kind, (1, 1, T)), ...]}``: the first ``seconds`` (or less, for a shorter
-    file) of the first ``per_group`` files of each kind and origin in ``split`` (manifest order).
+               load: Callable | None = None, clips_per_file: int = 1) -> dict[str, list[tuple[str, str, torch.Tensor]]]:
+    """``{origin: [(label, kind, (1, 1, T)), ...]}``: from the first ``per_group`` files of each
+    kind and origin in ``split`` (manifest order), consecutive non-overlapping ``seconds``-long
+    clips, at most ``clips_per_file`` per file (the first clip of a shorter file is kept whole).
 
     ``load(item) -> (1, samples)`` reads a file (default: mono at ``sample_rate``); origins with no
     items are left out. Raises DataError when the split holds none of ``kinds``.
@@ -64,6 +65,8 @@ def test_clips(corpus, kinds, *, per_group: int, seconds: float, sample_rate: in
     from earshot.audio.io import load as load_audio
     from earshot.data.corpus import load_manifest
 
+    if clips_per_file < 1:
+        raise ConfigError(f"clips_per_file must be at least 1, got {clips_per_file}")
     load = load or (lambda item: load_audio(item.path, sample_rate=sample_rate, mono=True)[0])
     items = load_manifest(require_corpus(corpus), kind=list(kinds), split=split)
     if not items:
@@ -73,9 +76,13 @@ def test_clips(corpus, kinds, *, per_group: int, seconds: float, sample_rate: in
     for origin in ORIGINS:
         for kind in kinds:
             group = [i for i in items if i.kind == kind and origin_of(i) == origin]
-            for k, item in enumerate(group[:per_group]):
-                audio = load(item)[..., :n]
-                out.setdefault(origin, []).append((label_for(kind, origin, k), kind, audio[None]))
+            k = 0
+            for item in group[:per_group]:
+                audio = load(item)
+                count = max(1, min(clips_per_file, audio.shape[-1] // n))
+                for start in range(0, count * n, n):
+                    out.setdefault(origin, []).append((label_for(kind, origin, k), kind, audio[None, ..., start:start + n]))
+                    k += 1
     return out
 
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from earshot.errors import ConfigError
 from earshot.validate import check_pair, check_reduction, check_sample_rate, reduce
 from earshot.losses.frozen import FrozenNetworkLoss
 from earshot.losses.precision import float32_loss
@@ -56,13 +57,23 @@ class JNDLoss(FrozenNetworkLoss):
         weights: shipped weights name (default ``jnd-sim-16k``, simulated-listener judgments),
             a manifest path, or a `JNDNet` module.
         reduction: ``"mean"`` | ``"sum"`` | ``"none"`` (one value per batch item).
+        branch: feature layers the loss sums: ``"all"`` (default, the metric's distance),
+            ``"spectral"`` (the log-mel layer and the spectral convolutions only: a learned,
+            per-band weighted log-mel distance whose gradient follows the audible error; see
+            docs/jnd.md, "Why JNDLoss does not beat MR-STFT") or ``"waveform"``. `judge` always
+            uses every layer, since the head is calibrated on their sum.
     """
 
-    def __init__(self, sample_rate: int, *, weights=DEFAULT_WEIGHTS, reduction: str = "mean"):
+    def __init__(self, sample_rate: int, *, weights=DEFAULT_WEIGHTS, reduction: str = "mean", branch: str = "all"):
         super().__init__()
         self.sample_rate = check_sample_rate(sample_rate)
         self.reduction = check_reduction(reduction)
         self._set_network(load_jnd_net(weights))
+        if branch != "all":
+            if not hasattr(self._net, "check_branch"):
+                raise ConfigError(f"branch={branch!r} needs a JNDNet; {type(self._net).__name__} has no branches")
+            self._net.check_branch(branch)
+        self.branch = branch
 
     @property
     def net(self) -> nn.Module:
@@ -82,8 +93,10 @@ class JNDLoss(FrozenNetworkLoss):
         """``input``, ``target``: ``(batch, channels, samples)`` at ``sample_rate`` -> reduced distance."""
         check_pair(input, target)
         b, c = input.shape[:2]
-        d = self._net.distance(self._fold(input, self.sample_rate), self._fold(target, self.sample_rate))
+        pair = self._fold(input, self.sample_rate), self._fold(target, self.sample_rate)
+        d = self._net.distance(*pair) if self.branch == "all" else self._net.distance(*pair, self.branch)
         return reduce(d.reshape(b, c).mean(1), self.reduction)
 
     def extra_repr(self) -> str:
-        return f"sample_rate={self.sample_rate}, net_rate={self._net.sample_rate}, reduction={self.reduction!r}"
+        branch = "" if self.branch == "all" else f", branch={self.branch!r}"
+        return f"sample_rate={self.sample_rate}, net_rate={self._net.sample_rate}, reduction={self.reduction!r}{branch}"

@@ -33,6 +33,7 @@ from earshot.dsp.mel import MelSpectrogram
 from earshot.errors import ConfigError, ShapeError
 
 HEADS = ("monotone", "dpam")
+BRANCHES = ("all", "spectral", "waveform")  # feature layers a distance may use
 
 
 @dataclass
@@ -119,26 +120,44 @@ class JNDNet(nn.Module):
         else:
             self.head = nn.Sequential(nn.Linear(1, 16), nn.LeakyReLU(0.2), nn.Linear(16, 6), nn.LeakyReLU(0.2), nn.Linear(6, 2))
 
-    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        """Every feature layer of ``x`` ``(batch, 1, samples)``: a list of ``(batch, channels, frames)``."""
+    def features(self, x: torch.Tensor, branch: str = "all") -> list[torch.Tensor]:
+        """Feature layers of ``x`` ``(batch, 1, samples)``: a list of ``(batch, channels, frames)``.
+
+        ``branch``: ``"all"`` (waveform layers, then the log-mel layer and the spectral
+        convolutions), ``"waveform"`` or ``"spectral"`` (only that branch is computed).
+        """
         if x.dim() != 3 or x.shape[1] != 1:
             raise ShapeError(f"JNDNet takes mono (batch, 1, samples) audio, got {tuple(x.shape)}")
+        self.check_branch(branch)
         if x.shape[-1] < self.min_samples:
             x = F.pad(x, (0, self.min_samples - x.shape[-1]))
-        feats = self.wave(x)
-        if self.mel is not None:
+        feats = self.wave(x) if branch != "spectral" else []
+        if self.mel is not None and branch != "waveform":
             logmel = torch.log10(self.mel(x)[:, 0] + self.log_eps)  # (batch, n_mels, frames)
             feats = feats + [logmel] + self.spec(logmel)
         return feats
 
-    def distance(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """``(batch,)`` learned distance between ``x`` and ``y`` (both ``(batch, 1, samples)``); 0 if equal."""
+    def check_branch(self, branch: str) -> None:
+        """ConfigError unless ``branch`` is one of `BRANCHES` and this network has it."""
+        if branch not in BRANCHES:
+            raise ConfigError(f"branch must be one of {BRANCHES}, got {branch!r}")
+        if branch == "spectral" and self.mel is None:
+            raise ConfigError("branch='spectral' needs a network with the log-mel branch (spectral=True)")
+
+    def distance(self, x: torch.Tensor, y: torch.Tensor, branch: str = "all") -> torch.Tensor:
+        """``(batch,)`` learned distance between ``x`` and ``y`` (both ``(batch, 1, samples)``); 0 if equal.
+
+        ``branch`` restricts the sum to one branch's layers (see `features`); the calibrated head
+        is fitted to the whole sum, so only ``"all"`` gives distances `logit` maps to P(different).
+        """
         if x.shape != y.shape:
             raise ShapeError(f"x shape {tuple(x.shape)} does not match y shape {tuple(y.shape)}")
         n = x.shape[0]
-        feats = self.features(torch.cat([x, y], 0))  # one batch: normalisation sees both sides alike
+        feats = self.features(torch.cat([x, y], 0), branch)  # one batch: normalisation sees both sides alike
+        weights = list(self.weights)
+        weights = weights[len(self.wave.blocks):] if branch == "spectral" else weights[:len(feats)]
         total = x.new_zeros(n)
-        for w, f in zip(self.weights, feats):
+        for w, f in zip(weights, feats):
             diff = (f[:n] - f[n:]).abs() * w.abs()[None, :, None]
             total = total + diff.mean(dim=(1, 2))
         return total

@@ -82,3 +82,33 @@ def test_other_sample_rates_are_resampled_to_the_net_rate(net):
     d32.backward()
     assert float(d32.detach()) == pytest.approx(float(d16), rel=0.1)
     assert torch.isfinite(est.grad).all() and est.grad.abs().sum() > 0
+
+
+def test_branches_split_the_distance_exactly(net):
+    x = 0.1 * torch.randn(2, 1, 4000)
+    y = x + 0.02 * torch.randn_like(x)
+    whole, spectral, waveform = (JNDLoss(16000, weights=net, reduction="none", branch=b)(y, x)
+                                 for b in ("all", "spectral", "waveform"))
+    torch.testing.assert_close(whole, spectral + waveform)
+    assert (spectral > 0).all() and (waveform > 0).all()
+
+
+def test_spectral_branch_is_the_weighted_log_mel_and_conv_distance(net):
+    x = 0.1 * torch.randn(1, 1, 4000)
+    y = x + 0.02 * torch.randn_like(x)
+    feats = net.features(torch.cat([x, y]))
+    n_wave = len(net.wave.blocks)
+    expected = sum(((f[:1] - f[1:]).abs() * w.abs()[None, :, None]).mean()
+                   for w, f in zip(list(net.weights)[n_wave:], feats[n_wave:]))
+    got = JNDLoss(16000, weights=net, branch="spectral")(y, x)
+    assert float(got) == pytest.approx(float(expected), rel=1e-5)
+    yy = y.clone().requires_grad_()
+    JNDLoss(16000, weights=net, branch="spectral")(yy, x).backward()
+    assert torch.isfinite(yy.grad).all() and yy.grad.abs().sum() > 0
+
+
+def test_bad_branch_is_a_config_error(net):
+    with pytest.raises(ConfigError, match="branch must be one of"):
+        JNDLoss(16000, weights=net, branch="mel")
+    with pytest.raises(ConfigError, match="log-mel branch"):
+        JNDLoss(16000, weights=JNDNet(layers=4, widths=(4,), spectral=False), branch="spectral")

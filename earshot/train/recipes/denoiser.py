@@ -2,7 +2,7 @@
 
 The loss is chosen with ``train.loss_weights``: any of ``l1`` (waveform L1), ``mrstft``
 (multi-resolution STFT), ``jnd`` (`earshot.losses.jnd.JNDLoss`, frozen learned JND distance),
-e.g. ``train.loss_weights={l1: 1, jnd: 1}``; only terms with a nonzero weight are computed.
+``jnd_spectral`` (JNDLoss over its spectral branch only, ``branch="spectral"``), e.g. ``train.loss_weights={l1: 1, jnd: 1}``; only terms with a nonzero weight are computed.
 `earshot experiment denoising` trains one run per loss on the same budget and compares them.
 
     earshot train denoiser train.steps=300 "train.loss_weights={jnd: 1.0}"
@@ -107,7 +107,9 @@ class DenoiserRecipe(Recipe):
 
             weights = self.train_config.loss_weights or {"l1": 1.0}
             makers = {"l1": lambda: L1Loss(), "mrstft": lambda: MultiResolutionSTFTLoss(),
-                      "jnd": lambda: JNDLoss(self.config.sample_rate, weights=self.config.jnd_weights)}
+                      "jnd": lambda: JNDLoss(self.config.sample_rate, weights=self.config.jnd_weights),
+                      "jnd_spectral": lambda: JNDLoss(self.config.sample_rate, weights=self.config.jnd_weights,
+                                                      branch="spectral")}
             self._loss_mods = {k: makers[k]().to(device) for k, w in weights.items() if w and k in makers}
             if not self._loss_mods:
                 from earshot.errors import ConfigError
