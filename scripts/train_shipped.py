@@ -37,9 +37,10 @@ BUDGETS = ("gpu", "cpu", "smoke")
 RUNNING: list[subprocess.Popen] = []   # training processes, told to stop on SIGTERM
 
 
-def load_plan(budget: str, only: list[str] | None = None) -> dict[str, dict]:
-    """The plan's models for ``budget``: name -> {recipe, configs (paths), minutes, float16}."""
-    plan = yaml.safe_load(PLAN.read_text())
+def load_plan(budget: str, only: list[str] | None = None, plan: dict | None = None) -> dict[str, dict]:
+    """The plan's models for ``budget``: name -> {recipe, configs (paths), minutes, float16}.
+    ``plan``: the parsed plan file (default: read `PLAN`)."""
+    plan = plan or yaml.safe_load(PLAN.read_text())
     out = {}
     for name, entry in plan["models"].items():
         if only and name not in only:
@@ -87,8 +88,9 @@ def make_pairs(out: Path, spec: dict, env: dict) -> list[str]:
     for folder, split, n, seed in jobs:
         if not (folder / "manifest.json").exists():
             cmd = [sys.executable, "-c", code, str(folder), corpus, split, str(n), str(spec["trials"]), str(seed)]
-            running.append(subprocess.Popen(cmd, env={**env, "OMP_NUM_THREADS": "1"}, cwd=ROOT,
-                                            stdout=subprocess.DEVNULL, stderr=open(out / "logs" / f"pairs-{folder.name}.log", "w")))
+            with open(out / "logs" / f"pairs-{folder.name}.log", "w") as log:   # the child keeps its own handle
+                running.append(subprocess.Popen(cmd, env={**env, "OMP_NUM_THREADS": "1"}, cwd=ROOT,
+                                                stdout=subprocess.DEVNULL, stderr=log))
     if any(p.wait() != 0 for p in running):
         raise RuntimeError(f"JND pair generation failed; see {out / 'logs'}/pairs-*.log")
     print(f"[{time.strftime('%H:%M:%S')}] jnd pairs: done in {time.time() - start:.0f} s", flush=True)
@@ -242,14 +244,15 @@ def main(argv: list[str] | None = None) -> int:
     out = args.outdir.resolve()
     for sub in ("logs", "runs", "weights", "staging"):
         (out / sub).mkdir(parents=True, exist_ok=True)
-    plan, jobs_default = load_plan(args.budget, args.only), yaml.safe_load(PLAN.read_text())["jobs"][args.budget]
-    jobs = args.jobs or int(jobs_default)
+    raw = yaml.safe_load(PLAN.read_text())
+    plan = load_plan(args.budget, args.only, raw)
+    jobs = args.jobs or int(raw["jobs"][args.budget])
     threads = str(max(1, (os.cpu_count() or 2) // max(1, min(jobs, len(plan)))))
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", threads)}
     start = time.time()
     print(f"train_shipped {args.budget}: {len(plan)} models, {jobs} at a time, into {out}", flush=True)
     preflight(plan)
-    spec = yaml.safe_load(PLAN.read_text()).get("jnd_pairs", {}).get(args.budget)
+    spec = raw.get("jnd_pairs", {}).get(args.budget)
     prep, pool = cf.ThreadPoolExecutor(max_workers=1), cf.ThreadPoolExecutor(max_workers=jobs)
     uses_pairs = spec and any(e["recipe"] == "jnd" for e in plan.values())
     pairs = prep.submit(make_pairs, out, spec, env) if uses_pairs else None

@@ -457,6 +457,18 @@ def perturb(audio: torch.Tensor, sample_rate: int, name: str, strength: float, *
     return p(audio, sample_rate, strength, np.random.default_rng(seed))
 
 
+def degrade(audio: torch.Tensor, sample_rate: int, kind: str, amount: float, *, seed: int = 0) -> torch.Tensor:
+    """One graded degradation of ``audio`` ``(C, T)``, cut to its length ``(C, T)``: a real codec
+    at ``amount`` kbps (``"mp3"``, ``"opus"``) or the perturbation ``kind`` at strength ``amount``."""
+    if kind == "mp3":
+        out = codecs.mp3_roundtrip(audio, sample_rate, kbps=int(amount))
+    elif kind == "opus":
+        out = codecs.opus_roundtrip(audio, sample_rate, kbps=amount)
+    else:
+        out = perturb(audio, sample_rate, kind, amount, seed=seed)[0]
+    return out[..., : audio.shape[-1]]
+
+
 def apply_params(audio: torch.Tensor, sample_rate: int, params: dict, **kwargs) -> torch.Tensor:
     """Re-apply saved ``params`` (their ``type`` names the perturbation) to ``audio`` ``(C, T)``."""
     return get_perturbation(params["type"], **kwargs).apply(audio, sample_rate, params)

@@ -9,6 +9,7 @@ import torch
 
 from earshot.demo.clips import corpus_clips, folder_clips
 from earshot.demo.runner import DemoContext
+from earshot.data.perturb import degrade
 from earshot.errors import EarshotError
 from earshot.report import Figure, Section, Table
 from earshot.report.plots import spectrograms
@@ -63,18 +64,6 @@ def eval_clips(ctx: DemoContext, *, speech: int = 2, music: int = 1, seconds: fl
         return folder_clips(ctx.data, speech + music, seconds=seconds, sample_rate=ctx.sample_rate)
     return (corpus_clips(ctx.corpus, "speech", speech, seconds=seconds, sample_rate=ctx.sample_rate)
             + corpus_clips(ctx.corpus, "music", music, seconds=seconds, sample_rate=ctx.sample_rate))
-
-
-def degrade(audio: torch.Tensor, sample_rate: int, kind: str, amount: float, seed: int = 0) -> torch.Tensor:
-    """One degradation of ``audio`` ``(1, samples)``: a real codec at ``amount`` kbps, or a perturbation strength."""
-    from earshot.audio.codecs import mp3_roundtrip, opus_roundtrip
-    from earshot.data.perturb import perturb
-
-    if kind == "mp3":
-        return mp3_roundtrip(audio, sample_rate, kbps=int(amount))
-    if kind == "opus":
-        return opus_roundtrip(audio, sample_rate, kbps=amount)
-    return perturb(audio, sample_rate, kind, amount, seed=seed)[0]
 
 
 def stage_metrics(ctx: DemoContext) -> Section:

@@ -47,19 +47,14 @@ class ReferenceEval:
 
 
 def degrade(audio: torch.Tensor, kind: str, amount: float, seed: int) -> torch.Tensor:
-    """``audio`` ``(1, T)`` through one real degradation at one step of `LADDER`."""
-    from earshot.audio.codecs import mp3_roundtrip, opus_roundtrip
-    from earshot.data.perturb import perturb
+    """``audio`` ``(1, T)`` through one real degradation at one step of `LADDER` (``"noise"``:
+    white noise at ``amount`` dB SNR)."""
+    from earshot.data.perturb import degrade as degrade_at
     from earshot.experiments.mixing import mix_at_snr
 
-    n = audio.shape[-1]
     if kind == "noise":
         return mix_at_snr(audio, torch.randn(audio.shape, generator=torch.Generator().manual_seed(seed)), amount)
-    if kind == "mp3":
-        return mp3_roundtrip(audio, SR, kbps=int(amount))[..., :n]
-    if kind == "opus":
-        return opus_roundtrip(audio, SR, kbps=amount)[..., :n]
-    return perturb(audio, SR, kind, amount, seed=seed)[0][..., :n]
+    return degrade_at(audio, SR, kind, amount, seed=seed)
 
 
 def distance_fns(names: list[str], jnd_weights: str) -> tuple[dict, dict]:

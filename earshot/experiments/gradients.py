@@ -53,6 +53,7 @@ def pairs(cfg: GradientAnalysis) -> list[tuple[str, torch.Tensor, torch.Tensor]]
     """``[(artefact, reference (1, 1, T), output (1, 1, T))]``: model outputs of ``run_dirs`` and
     degradations of held-out speech."""
     from earshot.audio.io import load
+    from earshot.data.perturb import degrade
     from earshot.experiments.testsets import test_clips
 
     out = []
@@ -66,17 +67,8 @@ def pairs(cfg: GradientAnalysis) -> list[tuple[str, torch.Tensor, torch.Tensor]]
                                        sample_rate=SAMPLE_RATE).values() for _, _, a in group][:cfg.clips]
     for title, kind, amount in DEGRADATIONS:
         for i, x in enumerate(clips):
-            out.append((title, x, _degrade(x[0], kind, amount, cfg.seed + i)[None]))
+            out.append((title, x, degrade(x[0], SAMPLE_RATE, kind, amount, seed=cfg.seed + i)[None]))
     return out
-
-
-def _degrade(audio: torch.Tensor, kind: str, amount: float, seed: int) -> torch.Tensor:
-    from earshot.audio.codecs import mp3_roundtrip
-    from earshot.data.perturb import perturb
-
-    if kind == "mp3":
-        return mp3_roundtrip(audio, SAMPLE_RATE, kbps=int(amount))[..., : audio.shape[-1]]
-    return perturb(audio, SAMPLE_RATE, kind, amount, seed=seed)[0][..., : audio.shape[-1]]
 
 
 def band_shares(signal: torch.Tensor) -> list[float]:
