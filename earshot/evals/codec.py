@@ -60,20 +60,22 @@ def load_codec(name: str):
     return model.eval()
 
 
-def load_clips(root, split: str, items: int, seconds: float, sample_rate: int) -> dict[str, list]:
-    """``{kind: [(name, (1, 1, T) tensor), ...]}``: the first ``seconds`` of ``items`` files per kind."""
+def load_clips(root, split: str, items: int, seconds: float, sample_rate: int, *, kinds=("speech", "music"),
+               origin: str = "all") -> dict[str, list]:
+    """``{kind: [(name, (1, 1, T) tensor), ...]}``: the first ``seconds`` of the first ``items``
+    files per kind in ``split`` of ``origin`` (``"all"``, ``"real"`` or ``"synthetic"``);
+    ConfigError naming the kind when there is none."""
     from earshot.audio.io import load
     from earshot.data.corpus import load_manifest
 
     clips = {}
-    for kind in ("speech", "music"):
-        found = load_manifest(root, kind=kind, split=split)[:items]
+    for kind in kinds:
+        found = [i for i in load_manifest(root, kind=kind, split=split)
+                 if origin == "all" or i.origin == origin][:items]
         if not found:
-            raise ConfigError(f"{root}: no {kind} items in split {split!r}")
-        clips[kind] = []
-        for item in found:
-            audio, _ = load(item.path, sample_rate=sample_rate, mono=True)
-            clips[kind].append((Path(item.path).name, audio[None, :, : int(seconds * sample_rate)]))
+            raise ConfigError(f"{root}: no {'' if origin == 'all' else origin + ' '}{kind} items in split {split!r}")
+        clips[kind] = [(Path(i.path).name, load(i.path, sample_rate=sample_rate, mono=True)[0][None, :, : int(seconds * sample_rate)])
+                       for i in found]
     return clips
 
 

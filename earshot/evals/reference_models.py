@@ -85,18 +85,9 @@ def load_model(name: str, root: str):
 def load_clips(cfg: ReferenceEval, sample_rate: int, kinds=("speech", "music")) -> dict[str, list]:
     """``{kind: [(name, (1, 1, T)), ...]}``: the first ``seconds`` of the first ``items`` files of
     the split per kind, of the chosen origin (ConfigError naming the kind when there is none)."""
-    from earshot.audio.io import load
-    from earshot.data.corpus import load_manifest
+    from earshot.evals.codec import load_clips as load_split
 
-    clips = {}
-    for kind in kinds:
-        found = [i for i in load_manifest(cfg.corpus, kind=kind, split=cfg.split)
-                 if cfg.origin == "all" or i.origin == cfg.origin][:cfg.items]
-        if not found:
-            raise ConfigError(f"{cfg.corpus}: no {cfg.origin} {kind} items in split {cfg.split!r}")
-        clips[kind] = [(Path(i.path).name, load(i.path, sample_rate=sample_rate, mono=True)[0][None, :, :int(cfg.seconds * sample_rate)])
-                       for i in found]
-    return clips
+    return load_split(cfg.corpus, cfg.split, cfg.items, cfg.seconds, sample_rate, kinds=kinds, origin=cfg.origin)
 
 
 # ------------------------------------------------------------------------------- codec
