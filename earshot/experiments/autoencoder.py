@@ -3,8 +3,8 @@
 Trains the paper's small waveform autoencoder (`earshot.train.recipes.autoencoder`) once per
 loss and seed -- A: L1, B: L1 + magnitude-STFT L1, C: L1 + spectral CodecLoss, D: time-domain
 CodecLoss (C and D with the paper's feature term over all layers), a multi-resolution STFT
-baseline, E: L1 + the learned JND loss, and F: L1 + JND balanced against MR-STFT by gradient norm
--- with the same data order, batch and steps, on corpus speech + music band-limited to 3 kHz
+baseline, E: L1 + the learned JND loss, F: MR-STFT + JND balanced by gradient norm, and G: the
+same with the JND network's spectral branch only -- with the same data order, batch and steps, on corpus speech + music band-limited to 3 kHz
 (``lowpass=0`` keeps the full band). Scores each on held-out (test split) excerpts, band-limited
 the same way, synthetic and real recordings apart: SNR, PESQ (wide band, speech only), STOI,
 ViSQOL (when installed), DAC mel distance, the learned JND distance and SI-SDR; means over seeds
@@ -32,10 +32,11 @@ MODELS = {
     "mrstft": {"mrstft": 1.0},
     "E": {"l1": 1.0, "jnd": 0.03},  # JND weight as in the denoising experiment: terms about equal at the start
     "F": {"mrstft": 1.0, "jnd": 1.0},  # with train.balancer: each term's gradient norm equalised
+    "G": {"mrstft": 1.0, "jnd_spectral": 1.0},  # balanced too; JNDLoss over its spectral branch only
 }
 LABELS = {"A": "A: L1", "B": "B: L1 + STFT", "C": "C: L1 + codec (spectral)", "D": "D: codec (time)",
-          "mrstft": "MR-STFT", "E": "E: L1 + JND", "F": "F: MR-STFT + JND (balanced)"}
-BALANCED = {"F"}
+          "mrstft": "MR-STFT", "E": "E: L1 + JND", "F": "F: MR-STFT + JND (balanced)", "G": "G: MR-STFT + spectral JND (balanced)"}
+BALANCED = {"F", "G"}
 SAMPLE_RATE = 16000
 
 
@@ -45,7 +46,7 @@ class AutoencoderExperiment:
 
     corpus: str = DEFAULT_CORPUS      # corpus folder (speech + music)
     out: str = "runs/autoencoder"     # output folder
-    models: list[str] = field(default_factory=lambda: ["A", "B", "C", "D", "mrstft", "E"])  # A B C D mrstft E F
+    models: list[str] = field(default_factory=lambda: ["A", "B", "C", "D", "mrstft", "E"])  # A B C D mrstft E F G
     steps: int = 500                  # optimiser steps per model and seed
     batch_size: int = 8
     seconds: float = 0.5              # training excerpt length
@@ -57,6 +58,7 @@ class AutoencoderExperiment:
     time_emulator: str = "emulator-time"          # weights name or manifest path
     test_files: int = 4               # held-out files per kind and origin (synthetic, real)
     test_seconds: float = 4.0
+    clips_per_file: int = 1           # consecutive test clips per held-out file
     metrics: list[str] = field(default_factory=lambda: ["snr", *DEFAULT_METRICS])  # metrics scored
     jnd_weights: str = "jnd-sim-16k"  # JND network of the JND distance metric
     seeds: int = 3                    # seeds per model (intervals need 2 or more)
@@ -79,7 +81,8 @@ def load_items(cfg: AutoencoderExperiment) -> dict[str, list[TestItem]]:
     files = band_limited_files(cfg.corpus, kinds, "test", SAMPLE_RATE, cfg.lowpass)  # same order as the manifest
     by_path = {str(item.path): audio for item, (_, audio) in zip(manifest, files)}
     clips = test_clips(cfg.corpus, kinds, per_group=cfg.test_files, seconds=cfg.test_seconds,
-                       sample_rate=SAMPLE_RATE, load=lambda item: by_path[str(item.path)])
+                       sample_rate=SAMPLE_RATE, load=lambda item: by_path[str(item.path)],
+                       clips_per_file=cfg.clips_per_file)
     return {o: [TestItem(label, kind, o, a, a) for label, kind, a in group] for o, group in clips.items()}
 
 

@@ -6,7 +6,8 @@ Loss terms (only those with a nonzero weight in ``train.loss_weights`` are compu
 STFT; ``codec_spectral`` / ``codec_time`` `CodecLoss` through the shipped spectral / time emulator
 (prediction + feature terms; the paper's waveform term ``a`` is the ``l1`` weight). The paper's
 models: A ``{l1: 1}``, B ``{l1: 1, stft: 1}``, C ``{l1: 1, codec_spectral: 1}``,
-D ``{codec_time: 1}``; ``jnd`` adds `JNDLoss` (the shipped learned JND distance). Training audio: corpus excerpts, band-limited to ``recipe.lowpass_hz``.
+D ``{codec_time: 1}``; ``jnd`` adds `JNDLoss` (the shipped learned JND distance), ``jnd_spectral``
+the same over its spectral branch only. Training audio: corpus excerpts, band-limited to ``recipe.lowpass_hz``.
 
     earshot train autoencoder "train.loss_weights={l1: 1, codec_spectral: 1}" train.steps=2000
 """
@@ -123,7 +124,8 @@ class AutoencoderRecipe(Recipe):
             makers = {"l1": L1Loss, "stft": lambda: STFTMagnitudeLoss(1024, 256), "mrstft": MultiResolutionSTFTLoss,
                       "codec_spectral": lambda: CodecLoss(c.spectral_emulator, **codec),
                       "codec_time": lambda: CodecLoss(c.time_emulator, **codec),
-                      "jnd": lambda: JNDLoss(c.sample_rate)}
+                      "jnd": lambda: JNDLoss(c.sample_rate),
+                      "jnd_spectral": lambda: JNDLoss(c.sample_rate, branch="spectral")}
             weights = self.train_config.loss_weights or {"l1": 1.0}
             unknown = sorted(set(weights) - set(makers))
             if unknown:
