@@ -102,11 +102,11 @@ def ours(model, name: str, *, denoise: bool = False):
 def add_noise(clips: dict, root, split: str, snr_db: float, sample_rate: int, seed: int = 0) -> dict:
     """``clips`` with corpus noise of ``split`` mixed in at ``snr_db`` (same structure; peaks kept below 1);
     noise files drawn in turn from a torch generator seeded with ``seed``."""
-    from earshot.experiments.mixing import corpus_noises, mix_at_snr
+    from earshot.experiments.mixing import corpus_noises, fit_and_mix
 
     noises = corpus_noises(root, split, sample_rate)
     rng = torch.Generator().manual_seed(seed)
-    return {kind: [(name, mix_at_snr(clip, noises[int(torch.randint(len(noises), (1,), generator=rng))][None], snr_db))
+    return {kind: [(name, fit_and_mix(clip, noises[int(torch.randint(len(noises), (1,), generator=rng))][None], snr_db))
                    for name, clip in items] for kind, items in clips.items()}
 
 

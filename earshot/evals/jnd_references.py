@@ -50,10 +50,10 @@ def degrade(audio: torch.Tensor, kind: str, amount: float, seed: int) -> torch.T
     """``audio`` ``(1, T)`` through one real degradation at one step of `LADDER` (``"noise"``:
     white noise at ``amount`` dB SNR)."""
     from earshot.data.perturb import degrade as degrade_at
-    from earshot.experiments.mixing import mix_at_snr
+    from earshot.experiments.mixing import fit_and_mix
 
     if kind == "noise":
-        return mix_at_snr(audio, torch.randn(audio.shape, generator=torch.Generator().manual_seed(seed)), amount)
+        return fit_and_mix(audio, torch.randn(audio.shape, generator=torch.Generator().manual_seed(seed)), amount)
     return degrade_at(audio, SR, kind, amount, seed=seed)
 
 

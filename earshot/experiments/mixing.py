@@ -9,7 +9,7 @@ import torch
 from earshot.errors import DataError
 
 
-def mix_at_snr(clean: torch.Tensor, noise: torch.Tensor, snr_db: float) -> torch.Tensor:
+def fit_and_mix(clean: torch.Tensor, noise: torch.Tensor, snr_db: float) -> torch.Tensor:
     """``earshot.data.mixing.mix_at_snr`` of ``clean`` and ``noise`` cut or zero-padded to its length,
     then scaled down (never up) so the peak stays within [-1, 1]. Tensors ``(..., samples)``."""
     from earshot.data.mixing import mix_at_snr as mix
@@ -40,8 +40,8 @@ def noisy_versions(clips: list[torch.Tensor], noises: list[torch.Tensor], *, see
         rng = np.random.default_rng([*seed, i])
         k = int(rng.integers(len(noises)))
         snr = float(rng.uniform(*snr_db)) if isinstance(snr_db, (list, tuple)) else float(snr_db)
-        out.append((mix_at_snr(clip, noises[k], snr), {"noise": k, "snr_db": snr}))
+        out.append((fit_and_mix(clip, noises[k], snr), {"noise": k, "snr_db": snr}))
     return out
 
 
-__all__ = ["corpus_noises", "mix_at_snr", "noisy_versions"]
+__all__ = ["corpus_noises", "fit_and_mix", "noisy_versions"]
