@@ -168,27 +168,37 @@ def evaluate(systems: dict, clips: dict, kbps_list, sample_rate: int, jnd=None,
     return summarise(per_item), per_item
 
 
-def write_examples(kept: dict, clips: dict, out: Path, sample_rate: int, inputs: dict | None = None) -> None:
+def write_examples(kept: dict, clips: dict, out: Path, sample_rate: int,
+                   inputs: dict | None = None) -> tuple[list[Path], list[Path]]:
     """``audio/<kind>-reference.wav`` (and ``<kind>-noisy-input.wav`` given ``inputs``) and
     ``audio/<kind>-<kbps>kbps-<system>.wav`` for the first clip of each kind, and
-    ``spectrograms_<kind>.png`` of the reference and every system at the middle bitrate."""
+    ``spectrograms_<kind>.png`` of the reference and every system at the middle bitrate.
+    Returns ``(wavs, pngs)``: the files written (not whatever else ``out`` holds)."""
     from earshot.audio.io import save
     from earshot.report.plots import spectrograms
 
+    wavs, pngs = [], []
+
+    def wav(name: str, audio: torch.Tensor) -> None:
+        wavs.append(out / "audio" / f"{name}.wav")
+        save(wavs[-1], audio, sample_rate, overwrite=True)
+
     for kind, items in clips.items():
         reference = items[0][1][0]
-        save(out / "audio" / f"{kind}-reference.wav", reference, sample_rate, overwrite=True)
+        wav(f"{kind}-reference", reference)
         if inputs is not None:
-            save(out / "audio" / f"{kind}-noisy-input.wav", inputs[kind][0][1][0], sample_rate, overwrite=True)
+            wav(f"{kind}-noisy-input", inputs[kind][0][1][0])
         decoded = {(system, kbps): audio[0] for (k_kind, system, kbps), audio in kept.items() if k_kind == kind}
         for (system, kbps), audio in decoded.items():
-            save(out / "audio" / f"{kind}-{kbps:g}kbps-{system}.wav", audio, sample_rate, overwrite=True)
+            wav(f"{kind}-{kbps:g}kbps-{system}", audio)
         rates = sorted({kbps for _, kbps in decoded})
         if rates:
             middle = rates[len(rates) // 2]
             panels = [("reference", reference)] + [(f"{system}, target {middle:g} kbps", audio)
                                                    for (system, kbps), audio in decoded.items() if kbps == middle]
-            (out / f"spectrograms_{kind}.png").write_bytes(spectrograms(panels, sample_rate))
+            pngs.append(out / f"spectrograms_{kind}.png")
+            pngs[-1].write_bytes(spectrograms(panels, sample_rate))
+    return wavs, pngs
 
 
 def summarise(per_item: list[dict]) -> list[dict]:
@@ -243,13 +253,13 @@ def run(cfg: CodecEval | None = None):
     rows, per_item = evaluate(systems, clips, cfg.kbps, sr, jnd_metric(sr), keep=kept, inputs=inputs)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
-    write_examples(kept, clips, out, sr, inputs)
+    wavs, pngs = write_examples(kept, clips, out, sr, inputs)
     noisy = "" if cfg.noisy is None else f" Inputs with corpus noise at {cfg.noisy:g} dB SNR, scored against the clean clips."
     intro = (f"Model `{cfg.model}` ({sr} Hz), corpus `{cfg.corpus}` split `{cfg.split}`, {cfg.items} items per kind, "
              f"first {cfg.seconds:g} s of each.{noisy}")
     return Section("codec", "Neural codec against Opus and MP3", intro=intro, tables=[table(rows)],
-                   figures=[Figure(p.stem.replace("_", " "), p.read_bytes()) for p in sorted(out.glob("spectrograms_*.png"))],
-                   clips=[Clip(w.stem, w.relative_to(out).as_posix()) for w in sorted((out / "audio").glob("*.wav"))],
+                   figures=[Figure(p.stem.replace("_", " "), p.read_bytes()) for p in pngs],
+                   clips=[Clip(w.stem, w.relative_to(out).as_posix()) for w in wavs],
                    results={"model": cfg.model, "sample_rate": sr, "corpus": str(cfg.corpus), "split": cfg.split,
                             "seconds": cfg.seconds, "noisy_snr_db": cfg.noisy, "rows": rows, "items": per_item})
 

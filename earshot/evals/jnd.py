@@ -274,21 +274,25 @@ def tables(results: dict, suffix: str = "") -> list:
 SHOWN = ("pink", "reverb", "mp3", "eq", "lowpass")  # varied types for the spectrogram figure
 
 
-def write_examples(clean: torch.Tensor, perts: dict, out: Path, seed: int, strength: float = 0.5) -> None:
+def write_examples(clean: torch.Tensor, perts: dict, out: Path, seed: int, strength: float = 0.5) -> list[str]:
     """``audio/clean.wav`` and ``audio/<type>-<strength>.wav``: the first clip of (b) under each perturbation;
-    ``spectrograms.png``: the clean clip and the types of ``SHOWN`` (or the first five) among them."""
+    ``spectrograms.png``: the clean clip and the types of ``SHOWN`` (or the first five) among them.
+    Returns the audio files written, relative to ``out``."""
     from earshot.audio.io import save
     from earshot.report.plots import spectrograms
 
-    save(out / "audio" / "clean.wav", clean, SR, overwrite=True)
+    written = ["audio/clean.wav"]
+    save(out / written[0], clean, SR, overwrite=True)
     shown = [n for n in SHOWN if n in perts] or list(perts)[:5]
     panels = [("clean", clean)]
     for name in perts:
         degraded = _perturb(clean, perts, name, strength, seed)
-        save(out / "audio" / f"{name}-{strength:g}.wav", degraded, SR, overwrite=True)
+        written.append(f"audio/{name}-{strength:g}.wav")
+        save(out / written[-1], degraded, SR, overwrite=True)
         if name in shown:
             panels.append((f"{name} {strength:g}", degraded))
     (out / "spectrograms.png").write_bytes(spectrograms(panels, SR))
+    return written
 
 
 def section(results: dict, out: Path):
@@ -303,7 +307,7 @@ def section(results: dict, out: Path):
         intro += " Skipped: " + "; ".join(f"{k}: {v}" for k, v in results["skipped"].items()) + "."
     return Section("jnd", "Learned JND metric vs baselines", intro=intro, tables=tabs, results=results,
                    figures=[Figure("spectrograms", (out / "spectrograms.png").read_bytes())],
-                   clips=[Clip(w.stem, w.relative_to(out).as_posix()) for w in sorted((out / "audio").glob("*.wav"))])
+                   clips=[Clip(Path(w).stem, w) for w in results.get("examples", [])])
 
 
 def run(cfg: JNDEval | None = None):
@@ -326,7 +330,7 @@ def run(cfg: JNDEval | None = None):
     clips = _clips(args.corpus, max(args.clips, 8), args.seconds, args.seed)
     perts = perturbations(names, corpus=args.corpus, split="test")
     results["b"], results["b_pooled"] = part_b(clips[:args.clips], perts, args.strengths, scorers, args.seed)
-    write_examples(clips[0], perts, out, args.seed)
+    results["examples"] = write_examples(clips[0], perts, out, args.seed)
     results["c"] = part_c(clips, perts, args.degradations, scorers, args.seed + 1)
     if cdpam is not None:
         scorers["cdpam"] = cdpam

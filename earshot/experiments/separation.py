@@ -132,12 +132,17 @@ def evaluate(models: dict, task, cfg: ExperimentConfig, out: Path) -> dict:
     refs = torch.stack([s for _, s in items])[:, :, None]        # (B, K, 1, T)
     sources, sr = ("vocals", "accompaniment"), task.sample_rate
     rows = {"mixture (no separation)": score(mix[:, None].expand_as(refs).contiguous(), refs, sources, sr)}
-    ex = out / "examples"
+    examples = []  # files written, relative to out
+
+    def example(name: str, audio: torch.Tensor) -> None:
+        examples.append(f"examples/{name}.wav")
+        save(out / examples[-1], audio, sr, overwrite=True)
+
     panels = [("mixture", mix[0])] + [(f"{s} reference", refs[0, k]) for k, s in enumerate(sources)]
     for i in range(min(cfg.examples, len(items))):
-        save(ex / f"{i:02d}-mixture.wav", mix[i], sr, overwrite=True)
+        example(f"{i:02d}-mixture", mix[i])
         for k, s in enumerate(sources):
-            save(ex / f"{i:02d}-{s}-reference.wav", refs[i, k], sr, overwrite=True)
+            example(f"{i:02d}-{s}-reference", refs[i, k])
     for name, model in models.items():
         separator = Separator(model, wiener_iterations=cfg.wiener_iterations).eval()
         with torch.no_grad():
@@ -146,11 +151,11 @@ def evaluate(models: dict, task, cfg: ExperimentConfig, out: Path) -> dict:
         log.info("%s: %s", name, rows[name])
         for i in range(min(cfg.examples, len(items))):
             for k, s in enumerate(sources):
-                save(ex / f"{i:02d}-{s}-{name}.wav", est[i, k], sr, overwrite=True)
+                example(f"{i:02d}-{s}-{name}", est[i, k])
         panels += [(f"{s} {name}", est[0, k]) for k, s in enumerate(sources)]
     (out / "spectrograms.png").write_bytes(spectrograms(panels, sr))
     return {"items": len(items), "seconds": cfg.test_seconds, "split": "test", "rows": rows,
-            "params": [data.params(i) for i in range(len(items))]}
+            "params": [data.params(i) for i in range(len(items))], "examples": examples}
 
 
 def table(results: dict):
@@ -200,7 +205,7 @@ def run(cfg: ExperimentConfig | None = None):
     curves = training_curves(out)
     section = Section("separation", "Semi-supervised source separation", intro=__doc__.split("\n\n")[1],
                       tables=[table(results)], figures=figures + ([curves] if curves else []), results=results)
-    section.clips = [Clip(w.stem, w.relative_to(out).as_posix()) for w in sorted((out / "examples").glob("*.wav"))]
+    section.clips = [Clip(Path(w).stem, w) for w in results["eval"]["examples"]]
     return section
 
 

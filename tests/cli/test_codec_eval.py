@@ -41,14 +41,17 @@ def test_evaluate_against_real_opus_and_mp3(tmp_path):
     table = markdown(rows)
     assert table.count("\n") == 1 + len(rows) and "| 3 | speech | soundstream | 3 |" in table
     # examples: every decoding of the first clip of each kind, and spectrograms at the middle bitrate
-    write_examples(kept, clips, tmp_path, 16000)
+    (tmp_path / "audio").mkdir()
+    (tmp_path / "audio" / "stale-from-an-earlier-run.wav").write_bytes(b"")
+    wavs, pngs = write_examples(kept, clips, tmp_path, 16000)
     from earshot.audio import load
 
-    names = sorted(p.name for p in (tmp_path / "audio").iterdir())
+    names = sorted(p.name for p in wavs)  # what this call wrote, not what the folder holds
     assert len(names) == 2 * (1 + 4 * 2) and "speech-3kbps-opus.wav" in names and "music-reference.wav" in names
+    assert all(p.exists() for p in wavs + pngs) and len(list((tmp_path / "audio").iterdir())) == len(names) + 1
     back, _ = load(tmp_path / "audio" / "music-12kbps-identity.wav")
     assert torch.allclose(back, clips["music"][0][1][0], atol=1e-4)  # 16-bit WAV of the identity "codec"
-    assert sorted(p.name for p in tmp_path.glob("*.png")) == ["spectrograms_music.png", "spectrograms_speech.png"]
+    assert sorted(p.name for p in pngs) == ["spectrograms_music.png", "spectrograms_speech.png"]
 
 
 def test_noisy_inputs_are_scored_against_the_clean_clips():
