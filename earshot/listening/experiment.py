@@ -187,16 +187,17 @@ def load_experiment(path, *, check_audio: bool = True) -> Experiment:
     kind = raw.get("type")
     if kind not in TYPES:
         raise ConfigError(f"{path}: type must be one of {TYPES}, got {kind!r}")
-    merge(FILE_SCHEMAS[kind](), {str(k): v for k, v in raw.items()}, prefix=f"{kind} experiment", source=str(path))
-    name = str(raw.get("name", ""))
+    file = merge(FILE_SCHEMAS[kind](), {str(k): v for k, v in raw.items()}, prefix=f"{kind} experiment",
+                 source=str(path))  # the typed file: defaults filled, types checked
+    name = file.name
     if not SLUG.match(name):
         raise ConfigError(f"{path}: name must match {SLUG.pattern} (it is used in URLs), got {name!r}")
     exp = Experiment(name=name, type=kind, path=path, raw=raw)
-    _common(exp, raw)
+    _common(exp, file)
     if kind == "jnd":
-        _jnd(exp, raw)
+        _jnd(exp, file, raw)
     else:
-        _items(exp, raw)
+        _items(exp, file)
     if check_audio:
         for key, file in exp.files.items():
             try:
@@ -208,12 +209,12 @@ def load_experiment(path, *, check_audio: bool = True) -> Experiment:
     return exp
 
 
-def _common(exp: Experiment, raw: dict) -> None:
-    exp.title = str(raw.get("title", exp.name))
-    exp.instructions = str(raw.get("instructions", ""))
-    exp.seed = _int(raw, "seed", 0)
-    exp.volume_check = bool(raw.get("volume_check", True))
-    limits = raw.get("rate_limit") or {}
+def _common(exp: Experiment, file: _CommonFile) -> None:
+    exp.title = file.title or exp.name
+    exp.instructions = file.instructions or ""
+    exp.seed = file.seed
+    exp.volume_check = bool(file.volume_check)
+    limits = file.rate_limit or {}
     try:
         exp.rate_limit = RateLimit(**limits)
     except TypeError as exc:
@@ -224,16 +225,13 @@ def _common(exp: Experiment, raw: dict) -> None:
     default_q = {"mushra": "Rate each sound against the reference.",
                  "ab": "Which of the two do you prefer?",
                  "jnd": "Are the two sounds exactly identical, or different?"}[exp.type]
-    exp.question = str(raw.get("question", default_q))
+    exp.question = file.question or default_q
 
 
-def _int(raw: dict, key: str, default, *, low: int | None = None):
-    value = raw.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{key} must be an integer, got {value!r}")
-    if low is not None and value < low:
+def _at_least(file, key: str, low: int) -> int | None:
+    """``file.<key>`` (an int or None, already type-checked), refused below ``low``."""
+    value = getattr(file, key)
+    if value is not None and value < low:
         raise ConfigError(f"{key} must be >= {low}, got {value}")
     return value
 
@@ -243,10 +241,11 @@ def data_path(value) -> Path:
     return (Path.cwd() / Path(str(value)).expanduser()).resolve()
 
 
-def _folder(exp: Experiment, raw: dict, key: str) -> Path:
-    if key not in raw:
+def _folder(exp: Experiment, value: str | None, key: str) -> Path:
+    """The existing folder (or file) ``value`` of the required key ``key``."""
+    if value is None:
         raise ConfigError(f"{exp.path}: a {exp.type} experiment needs '{key}'")
-    folder = data_path(raw[key])
+    folder = data_path(value)
     if not folder.exists():
         raise ConfigError(f"{exp.path}: {key} {folder} does not exist (relative paths are relative to the "
                           f"working directory, {Path.cwd()}; to make it, run `earshot listen prepare {exp.path}`)")
@@ -275,9 +274,9 @@ def _register(exp: Experiment, root: Path, file: Path) -> str:
     return key
 
 
-def _items(exp: Experiment, raw: dict) -> None:
-    root = exp.root = _folder(exp, raw, "stimuli")
-    exp.items_per_participant = _int(raw, "items_per_participant", None, low=1)
+def _items(exp: Experiment, file: _MushraFile) -> None:
+    root = exp.root = _folder(exp, file.stimuli, "stimuli")
+    exp.items_per_participant = _at_least(file, "items_per_participant", 1)
     for sub in sorted(p for p in root.iterdir() if p.is_dir()):
         files = _audio_files(sub)
         if exp.type == "mushra":
@@ -295,8 +294,8 @@ def _items(exp: Experiment, raw: dict) -> None:
     if not exp.items:
         raise ConfigError(f"{root}: no item folders found")
     if exp.type == "ab":
-        exp.no_preference = bool(raw.get("no_preference", True))
-        exp.pairs = _ab_pairs(exp, raw.get("pairs"))
+        exp.no_preference = bool(file.no_preference)
+        exp.pairs = _ab_pairs(exp, file.pairs)
 
 
 def _ab_pairs(exp: Experiment, pairs) -> list[tuple[str, str]] | None:
@@ -339,20 +338,21 @@ def _check(raw: dict, key: str, default: Check) -> Check | None:
     return check
 
 
-def _jnd(exp: Experiment, raw: dict) -> None:
-    exp.sequences_per_participant = _int(raw, "sequences_per_participant", 4, low=1)
-    exp.trials_per_sequence = _int(raw, "trials_per_sequence", 10, low=2)
-    exp.gap_ms = _int(raw, "gap_ms", 600, low=0)
-    exp.warmups = _int(raw, "warmups", 2, low=0)
-    exp.max_catch_failures = _int(raw, "max_catch_failures", 0, low=0)
+def _jnd(exp: Experiment, file: _JNDFile, raw: dict) -> None:
+    """The JND keys of ``file``; ``raw`` tells an absent check (default) from ``false`` (none)."""
+    exp.sequences_per_participant = _at_least(file, "sequences_per_participant", 1)
+    exp.trials_per_sequence = _at_least(file, "trials_per_sequence", 2)
+    exp.gap_ms = _at_least(file, "gap_ms", 0)
+    exp.warmups = _at_least(file, "warmups", 0)
+    exp.max_catch_failures = _at_least(file, "max_catch_failures", 0)
     exp.headphone_check = _check(raw, "headphone_check", Check(2, 2))
     exp.pretest = _check(raw, "pretest", Check(4, 3))
-    exp.adaptive = dict(raw.get("adaptive") or {})
+    exp.adaptive = dict(file.adaptive or {})
     allowed = {"prior_mu", "prior_sigma", "recency", "prior_strength", "lapse"}
     if set(exp.adaptive) - allowed:
         raise ConfigError(f"{exp.path}: adaptive accepts only {sorted(allowed)}")
-    exp.generate = dict(raw.get("generate") or {})
-    source = _folder(exp, raw, "pairs")
+    exp.generate = dict(file.generate or {})
+    source = _folder(exp, file.pairs, "pairs")
     exp.root = source if source.is_dir() else source.parent
     if source.is_dir():
         _jnd_folder(exp, source)

@@ -47,7 +47,7 @@ reference low-passed at 3.5 kHz (the low anchor of ITU-R BS.1534-3).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +88,7 @@ class LadderGeneration(_Excerpts):
 
     n_sequences: int = 8
     n_levels: int = 16
-    perturbations: Any = None
+    perturbations: list[str] = field(default_factory=lambda: ["white", "mp3", "reverb", "eq"])
     max_strength: float = 1.0
 
 
@@ -144,17 +144,17 @@ def write_anchors(stimuli: Path) -> list[Path]:
     return written
 
 
-def _clips(cfg: dict) -> list[Path]:
-    root = data_path(cfg["clips"])
+def _clips(cfg: _Excerpts) -> list[Path]:
+    root = data_path(cfg.clips)
     if not root.is_dir():
-        hint = (f"; build the corpus with `earshot corpus build {cfg['clips']} --minutes 5`"
-                if cfg.get("kind") or cfg.get("split") else "")
+        hint = (f"; build the corpus with `earshot corpus build {cfg.clips} --minutes 5`"
+                if cfg.kind or cfg.split else "")
         raise ConfigError(f"generate.clips: {root} is not a folder (relative paths are relative to the "
                           f"working directory){hint}")
-    if cfg.get("kind") or cfg.get("split"):
+    if cfg.kind or cfg.split:
         from earshot.data.corpus import load_manifest
 
-        items = load_manifest(root, kind=cfg.get("kind"), split=cfg.get("split"))
+        items = load_manifest(root, kind=cfg.kind, split=cfg.split)
         files = [Path(it.path) for it in items]
     else:
         files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
@@ -187,30 +187,30 @@ def _jsonable(value):
     return value
 
 
-def _check_keys(cfg: dict, schema: type) -> None:
-    """Keys and types of a ``generate`` block against ``schema``; 'clips' is required."""
+def _read(cfg: dict, schema: type):
+    """A ``generate`` block as ``schema`` (keys and types checked, defaults filled); 'clips' is required."""
     if not isinstance(cfg, dict):
         raise ConfigError(f"generate must be a mapping, got {cfg!r}")
-    merge(schema(), {str(k): v for k, v in cfg.items()}, prefix="generate", source="experiment file")
-    if "clips" not in cfg:
+    generation = merge(schema(), {str(k): v for k, v in cfg.items()}, prefix="generate", source="experiment file")
+    if generation.clips is None:
         raise ConfigError("generate: needs 'clips' (a folder of audio files, or 'corpus')")
+    return generation
 
 
-def _sizes(cfg: dict) -> tuple[int, int, int]:
-    """``(sample_rate, seed, samples per excerpt)`` of a generate section."""
-    sr, seed = int(cfg.get("sample_rate", 16000)), int(cfg.get("seed", 0))
-    n = int(round(float(cfg.get("seconds", 1.0)) * sr))
+def _samples(cfg: _Excerpts) -> int:
+    """Samples per excerpt of a generate section."""
+    n = int(round(cfg.seconds * cfg.sample_rate))
     if n < 1:
         raise ConfigError("generate.seconds must be > 0")
-    return sr, seed, n
+    return n
 
 
 def generate_items(cfg: dict, out: Path, *, reference: bool, overwrite: bool = False) -> list[Path]:
     """Write ``n_items`` MUSHRA / A/B item folders (conditions, params.json) under ``out``."""
     from earshot.data.perturb import PERTURBATIONS
 
-    _check_keys(cfg, ItemGeneration)
-    conditions = cfg.get("conditions")
+    cfg = _read(cfg, ItemGeneration)
+    conditions = cfg.conditions
     if not isinstance(conditions, dict) or not conditions:
         raise ConfigError("generate.conditions must map condition names to {type, strength}")
     for name, spec in conditions.items():
@@ -218,12 +218,11 @@ def generate_items(cfg: dict, out: Path, *, reference: bool, overwrite: bool = F
         if kind != "clean" and kind not in PERTURBATIONS or name in ("reference", "params") or name.startswith("anchor"):
             raise ConfigError(f"generate.conditions.{name}: type must be 'clean' or one of "
                               f"{sorted(PERTURBATIONS)}; names reference/anchor*/params are reserved")
-    sr, seed, n = _sizes(cfg)
-    n_items = int(cfg.get("n_items", 4))
+    sr, seed, n = cfg.sample_rate, cfg.seed, _samples(cfg)
     if (out / "item_000").exists() and not overwrite:
         raise ConfigError(f"{out / 'item_000'} exists; pass --overwrite to generate the items again")
     clips, written = _clips(cfg), []
-    for i in range(n_items):
+    for i in range(cfg.n_items):
         rng = np.random.default_rng([seed, i])
         clip = clips[int(rng.integers(len(clips)))]
         ref, offset = _excerpt(clip, sr, n, rng)
@@ -250,14 +249,13 @@ def generate_ladders(cfg: dict, out: Path, *, overwrite: bool = False) -> list[P
     """Write ``n_sequences`` JND sequences (reference, level ladder, params.json) under ``out``."""
     from earshot.data.perturb import PERTURBATIONS
 
-    _check_keys(cfg, LadderGeneration)
-    names = list(cfg.get("perturbations", ["white", "mp3", "reverb", "eq"]))
+    cfg = _read(cfg, LadderGeneration)
+    names = list(cfg.perturbations)
     for name in names:
         if name not in PERTURBATIONS:
             raise ConfigError(f"generate.perturbations: unknown {name!r}; known: {sorted(PERTURBATIONS)}")
-    n_seq, n_levels = int(cfg.get("n_sequences", 8)), int(cfg.get("n_levels", 16))
-    sr, seed, n = _sizes(cfg)
-    top = float(cfg.get("max_strength", 1.0))
+    n_seq, n_levels, top = cfg.n_sequences, cfg.n_levels, cfg.max_strength
+    sr, seed, n = cfg.sample_rate, cfg.seed, _samples(cfg)
     if n_levels < 3 or n_seq < 1 or not 0 < top <= 1:
         raise ConfigError("generate: need n_levels >= 3, n_sequences >= 1, 0 < max_strength <= 1")
     existing = [out / f"seq_{i:03d}" for i in range(n_seq) if (out / f"seq_{i:03d}").exists()]
