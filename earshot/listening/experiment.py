@@ -187,17 +187,17 @@ def load_experiment(path, *, check_audio: bool = True) -> Experiment:
     kind = raw.get("type")
     if kind not in TYPES:
         raise ConfigError(f"{path}: type must be one of {TYPES}, got {kind!r}")
-    file = merge(FILE_SCHEMAS[kind](), {str(k): v for k, v in raw.items()}, prefix=f"{kind} experiment",
-                 source=str(path))  # the typed file: defaults filled, types checked
-    name = file.name
+    typed = merge(FILE_SCHEMAS[kind](), {str(k): v for k, v in raw.items()}, prefix=f"{kind} experiment",
+                  source=str(path))  # defaults filled, types checked
+    name = typed.name
     if not SLUG.match(name):
         raise ConfigError(f"{path}: name must match {SLUG.pattern} (it is used in URLs), got {name!r}")
     exp = Experiment(name=name, type=kind, path=path, raw=raw)
-    _common(exp, file)
+    _common(exp, typed)
     if kind == "jnd":
-        _jnd(exp, file, raw)
+        _jnd(exp, typed, raw)
     else:
-        _items(exp, file)
+        _items(exp, typed)
     if check_audio:
         for key, file in exp.files.items():
             try:
