@@ -180,8 +180,7 @@ def write_examples(kept: dict, clips: dict, out: Path, sample_rate: int,
     wavs, pngs = [], []
 
     def wav(name: str, audio: torch.Tensor) -> None:
-        wavs.append(out / "audio" / f"{name}.wav")
-        save(wavs[-1], audio, sample_rate, overwrite=True)
+        wavs.append(save(out / "audio" / f"{name}.wav", audio, sample_rate, overwrite=True))
 
     for kind, items in clips.items():
         reference = items[0][1][0]

@@ -281,18 +281,16 @@ def write_examples(clean: torch.Tensor, perts: dict, out: Path, seed: int, stren
     from earshot.audio.io import save
     from earshot.report.plots import spectrograms
 
-    written = ["audio/clean.wav"]
-    save(out / written[0], clean, SR, overwrite=True)
+    written = [save(out / "audio" / "clean.wav", clean, SR, overwrite=True)]
     shown = [n for n in SHOWN if n in perts] or list(perts)[:5]
     panels = [("clean", clean)]
     for name in perts:
         degraded = _perturb(clean, perts, name, strength, seed)
-        written.append(f"audio/{name}-{strength:g}.wav")
-        save(out / written[-1], degraded, SR, overwrite=True)
+        written.append(save(out / "audio" / f"{name}-{strength:g}.wav", degraded, SR, overwrite=True))
         if name in shown:
             panels.append((f"{name} {strength:g}", degraded))
     (out / "spectrograms.png").write_bytes(spectrograms(panels, SR))
-    return written
+    return [w.relative_to(out).as_posix() for w in written]
 
 
 def section(results: dict, out: Path):

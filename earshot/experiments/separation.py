@@ -135,8 +135,7 @@ def evaluate(models: dict, task, cfg: ExperimentConfig, out: Path) -> dict:
     examples = []  # files written, relative to out
 
     def example(name: str, audio: torch.Tensor) -> None:
-        examples.append(f"examples/{name}.wav")
-        save(out / examples[-1], audio, sr, overwrite=True)
+        examples.append(save(out / "examples" / f"{name}.wav", audio, sr, overwrite=True).relative_to(out).as_posix())
 
     panels = [("mixture", mix[0])] + [(f"{s} reference", refs[0, k]) for k, s in enumerate(sources)]
     for i in range(min(cfg.examples, len(items))):
