@@ -28,6 +28,9 @@ def register(subparsers) -> None:
                       help="codec: codecs to draw from, space-separated (mp3, opus)")
     make.add_argument("--strength", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
                       help="codec: strength range (bitrate from high to low)")
+    make.add_argument("--perturbations", nargs="+", default=None, metavar="TYPE",
+                      help="jnd: perturbation types the walks draw from, space-separated (default: "
+                           "earshot.data.jnd.DEFAULT_PERTURBATIONS; see `earshot perturb --help`)")
     make.add_argument("--segment-seconds", type=float, default=1.0, help="length of each excerpt in seconds")
     make.add_argument("--sample-rate", type=int, default=16000, help="sample rate of the pairs (Hz)")
     make.add_argument("--seed", type=int, default=0, help="seed of every draw")
@@ -50,10 +53,12 @@ def _make(args) -> int:
     if args.kind == "jnd":
         if Path(args.output).exists() and any(Path(args.output).iterdir()) and not args.overwrite:
             raise ConfigError(f"{args.output} exists and is not empty; pass --overwrite or choose another folder")
-        make_jnd_pairs = _jnd_entry_point()
+        from earshot.data.jnd import WalkConfig, make_jnd_pairs
+
+        walks = WalkConfig(perturbations=tuple(split_list(args.perturbations))) if args.perturbations else None
         path = make_jnd_pairs(args.output, source=args.source, split=args.split, kinds=tuple(kinds or ("speech",)),
                               n_walks=args.count, seconds=args.segment_seconds, sample_rate=args.sample_rate,
-                              seed=args.seed, progress=show_progress(args))
+                              seed=args.seed, walk_config=walks, progress=show_progress(args))
     else:
         from earshot.data.pairs import make_codec_pairs
 
@@ -65,17 +70,6 @@ def _make(args) -> int:
                                 progress=show_progress(args))
     print(f"wrote {path}", file=sys.stderr)
     return 0
-
-
-def _jnd_entry_point():
-    """``earshot.data.jnd.make_jnd_pairs`` (owned by the JND part), imported only when asked for."""
-    from earshot.errors import ConfigError
-
-    try:
-        from earshot.data.jnd import make_jnd_pairs
-    except ImportError as exc:
-        raise ConfigError(f"--kind jnd needs earshot.data.jnd.make_jnd_pairs, which is not available ({exc})") from None
-    return make_jnd_pairs
 
 
 def _info(args) -> int:

@@ -11,7 +11,8 @@ of parameters (save it with the data); ``apply(audio, sample_rate, params)`` is 
 Types: white pink brown blue violet babble environment (additive noise at an SNR), reverb
 (synthetic room impulse responses with RT60 and DRR, or your RIR files), mp3 opus (real codecs
 at a bitrate), mulaw bitdepth (quantisation), eq (3-band, as DPAM), lowpass highpass, clip,
-griffinlim (phase lost and re-estimated), chain (several of the above).
+griffinlim (phase lost and re-estimated), denoised (a denoiser's residual and musical noise),
+smear (an autoencoder's spectral blur), chain (several of the above).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from earshot.audio.io import load
 from earshot.data.mixing import mix_at_snr
 from earshot.data.sources import noise as noise_src
 from earshot.dsp.griffinlim import griffin_lim
-from earshot.dsp.stft import make_window, stft
+from earshot.dsp.stft import istft, make_window, stft
 from earshot.errors import ConfigError, ShapeError
 from earshot.registry import Registry
 from earshot.validate import check_finite, check_sample_rate
@@ -406,6 +407,76 @@ class GriffinLim(Perturbation):
         return y[0].numpy()
 
 
+# ---------------------------------------------------------------------------- model artefacts
+
+def _stft_of(x: np.ndarray, n_fft: int, hop: int):
+    """``x`` ``(C, T)`` -> (complex ``(C, freq, frames)`` STFT, hann window)."""
+    window = make_window("hann", n_fft, dtype=torch.float64)
+    return stft(torch.from_numpy(x)[None], n_fft, hop, window)[0], window
+
+
+class Denoised(Perturbation):
+    """A denoiser's output: noise added at an SNR of 50 dB (strength 0) down to -5 dB (1), then
+    removed by a spectral Wiener-type gain ``max(1 - a * N / |Y|^2, floor)`` with the noise's own
+    mean power spectrum ``N``. What remains is what denoisers leave: residual and musical noise
+    where the gain fluctuates, and speech attenuated where it lies near or under the noise.
+    Drawn per call: the noise colour (white or pink), the over-subtraction ``a`` in [1, 3] and
+    the gain floor in [-30, -10] dB."""
+
+    name = "denoised"
+
+    def __init__(self, *, snr_at_zero: float = 50.0, snr_at_one: float = -5.0, n_fft: int = 512, hop: int = 128):
+        self.snr_at_zero, self.snr_at_one, self.n_fft, self.hop = snr_at_zero, snr_at_one, n_fft, hop
+
+    def _sample(self, strength, rng):
+        return {"snr_db": round(lin_map(strength, self.snr_at_zero, self.snr_at_one), 4),
+                "colour": str(rng.choice(["white", "pink"])),
+                "over_subtraction": round(float(rng.uniform(1.0, 3.0)), 4),
+                "floor_db": round(float(rng.uniform(-30.0, -10.0)), 4),
+                "n_fft": self.n_fft, "hop": self.hop, "seed": int(rng.integers(2**31 - 1))}
+
+    def _apply(self, x, sample_rate, params):
+        n_fft, hop, n = params["n_fft"], params["hop"], x.shape[1]
+        if n < n_fft:
+            return x
+        rng = np.random.default_rng(params["seed"])
+        noise = np.stack([noise_src.coloured_noise(n, params["colour"], rng) for _ in range(x.shape[0])])
+        noisy = mix_at_snr(x, noise, params["snr_db"], floor_rms=1e-3, eps=1e-12)
+        spec, window = _stft_of(noisy, n_fft, hop)
+        noise_power = _stft_of(noisy - x, n_fft, hop)[0].abs().pow(2).mean(dim=-1, keepdim=True)
+        floor = 10.0 ** (params["floor_db"] / 20.0)
+        gain = (1.0 - params["over_subtraction"] * noise_power / spec.abs().pow(2).clamp_min(1e-20)).clamp_min(floor)
+        return istft((spec * gain)[None], n_fft, hop, window, length=n)[0].numpy()
+
+
+class Smear(Perturbation):
+    """An autoencoder's smoothing: the STFT magnitude blurred by a Gaussian over frequency (std
+    0.2 bins at strength 0 to 8 bins at 1, log) and time (0.2 to 4 frames), the phase kept, and
+    the blurred spectrum rescaled to the original's energy."""
+
+    name = "smear"
+
+    def __init__(self, *, n_fft: int = 512, hop: int = 128):
+        self.n_fft, self.hop = n_fft, hop
+
+    def _sample(self, strength, rng):
+        return {"sigma_bins": round(log_map(strength, 0.2, 8.0), 6),
+                "sigma_frames": round(log_map(strength, 0.2, 4.0), 6), "n_fft": self.n_fft, "hop": self.hop}
+
+    def _apply(self, x, sample_rate, params):
+        from scipy.ndimage import gaussian_filter
+
+        n_fft, hop, n = params["n_fft"], params["hop"], x.shape[1]
+        if n < n_fft:
+            return x
+        spec, window = _stft_of(x, n_fft, hop)
+        power = spec.abs().pow(2).numpy()
+        blurred = gaussian_filter(power, sigma=(0, params["sigma_bins"], params["sigma_frames"]), mode="nearest")
+        blurred *= power.sum() / max(blurred.sum(), 1e-20)
+        magnitude = torch.from_numpy(np.sqrt(blurred))
+        return istft((magnitude * torch.exp(1j * spec.angle()))[None], n_fft, hop, window, length=n)[0].numpy()
+
+
 # ---------------------------------------------------------------------------- chains
 
 class Chain(Perturbation):
@@ -438,7 +509,7 @@ PERTURBATIONS = Registry("perturbation", {
     "white": WhiteNoise, "pink": PinkNoise, "brown": BrownNoise, "blue": BlueNoise, "violet": VioletNoise,
     "babble": Babble, "environment": Environment, "reverb": Reverb, "mp3": MP3, "opus": Opus,
     "mulaw": MuLaw, "bitdepth": BitDepth, "eq": EQ, "lowpass": Lowpass, "highpass": Highpass,
-    "clip": Clip, "griffinlim": GriffinLim, "chain": Chain,
+    "clip": Clip, "griffinlim": GriffinLim, "denoised": Denoised, "smear": Smear, "chain": Chain,
 })
 
 

@@ -45,6 +45,7 @@ class GradientAnalysis:
     losses: list[str] = field(default_factory=lambda: ["l1", "mrstft", "mel", "codec", "jnd"])  # build_loss names
     clips: int = 4                     # held-out speech clips for the degradations
     seconds: float = 2.0
+    jnd_weights: str = "jnd-sim-16k"   # JND network of the jnd loss (name or manifest path)
     out: str = "runs/gradients"
     seed: int = 0
 
@@ -128,7 +129,8 @@ def analyse(cfg: GradientAnalysis) -> dict:
     losses, skipped = {}, {}
     for name in cfg.losses:
         try:
-            losses[name] = build_loss(name, sample_rate=SAMPLE_RATE)
+            extra = {"weights": cfg.jnd_weights} if name == "jnd" else {}
+            losses[name] = build_loss(name, sample_rate=SAMPLE_RATE, **extra)
         except (EarshotError, ImportError) as exc:
             skipped[name] = str(exc)
     rows: dict = {}

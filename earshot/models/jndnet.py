@@ -16,6 +16,11 @@ What this version adds (each can be switched off to get the baseline back):
   eval mode (always, inside `earshot.losses.JNDLoss`) the running statistics are used.
 - ``head="monotone"``: ``logit P(different) = softplus(a) * log(d + eps) + b``, monotone in the
   distance and calibrated by logistic regression; ``head="dpam"`` is the paper's MLP.
+- ``antialias=True``: a fixed binomial low-pass ``[1, 4, 6, 4, 1] / 16`` before every strided
+  convolution (as in Zhang, "Making convolutional networks shift-invariant again", 2019). Without
+  it the stack aliases, and its gradient with respect to the input -- what a training loss
+  hands the model -- sits mostly above a quarter of the sample rate whatever the error
+  (docs/jnd.md, "Why JNDLoss does not beat MR-STFT").
 
 Inputs are mono ``(batch, 1, samples)`` at ``sample_rate`` (16 kHz by default); resampling and
 channel folding are the loss's job. Clips shorter than ``min_samples`` are zero-padded.
@@ -51,15 +56,28 @@ def dpam_channels(layers: int, widths: tuple[int, ...] = (32, 64, 128)) -> list[
     return [widths[min(i * groups // layers, groups - 1)] for i in range(layers)]
 
 
-class _ConvStack(nn.Module):
-    """Conv1d -> norm -> leaky ReLU blocks; returns every block's activation."""
+class _Blur(nn.Module):
+    """Fixed binomial low-pass ``[1, 4, 6, 4, 1] / 16`` per channel: ``(batch, channels, T)`` -> same shape."""
 
-    def __init__(self, in_ch: int, channels: list[int], *, stride: int, kernel_size: int, slope: float, norm: str):
+    def __init__(self, channels: int):
+        super().__init__()
+        taps = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16.0
+        self.register_buffer("taps", taps.repeat(channels, 1, 1), persistent=False)  # (channels, 1, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv1d(F.pad(x, (2, 2), mode="replicate"), self.taps, groups=x.shape[1])
+
+
+class _ConvStack(nn.Module):
+    """[blur ->] Conv1d -> norm -> leaky ReLU blocks; returns every block's activation."""
+
+    def __init__(self, in_ch: int, channels: list[int], *, stride: int, kernel_size: int, slope: float, norm: str,
+                 antialias: bool = False):
         super().__init__()
         self.blocks = nn.ModuleList()
         for out_ch in channels:
             conv = nn.Conv1d(in_ch, out_ch, kernel_size, stride=stride, padding=kernel_size // 2, bias=norm == "none")
-            layers = [conv]
+            layers = [_Blur(in_ch), conv] if antialias and stride > 1 else [conv]
             if norm == "batch":
                 layers.append(nn.BatchNorm1d(out_ch))
             elif norm == "group":
@@ -89,13 +107,14 @@ class JNDNet(nn.Module):
         log_eps: floor of the mel power before the log.
         head: "monotone" or "dpam"; head_eps: the epsilon in ``log(d + head_eps)``.
         min_samples: shorter inputs are zero-padded to this length.
+        antialias: low-pass before every strided waveform convolution (see the module docstring).
     """
 
     def __init__(self, *, sample_rate: int = 16000, layers: int = 14, widths: tuple[int, ...] | list[int] = (32, 64, 128),
                  kernel_size: int = 3, negative_slope: float = 0.2, norm: str = "batch", spectral: bool = True,
                  n_fft: int = 512, hop_length: int = 128, n_mels: int = 64, spec_layers: int = 3,
                  spec_channels: int = 64, log_eps: float = 1e-6, head: str = "monotone", head_eps: float = 1e-4,
-                 min_samples: int = 1024):
+                 min_samples: int = 1024, antialias: bool = False):
         super().__init__()
         if head not in HEADS:
             raise ConfigError(f"head must be one of {HEADS}, got {head!r}")
@@ -105,7 +124,7 @@ class JNDNet(nn.Module):
         self.log_eps, self.head_eps, self.min_samples = float(log_eps), float(head_eps), int(max(min_samples, n_fft))
         chans = dpam_channels(layers, tuple(widths))
         opts = dict(kernel_size=kernel_size, slope=negative_slope, norm=norm)
-        self.wave = _ConvStack(1, chans, stride=2, **opts)
+        self.wave = _ConvStack(1, chans, stride=2, antialias=antialias, **opts)
         widths_all = list(chans)
         self.mel = None
         if spectral:

@@ -85,6 +85,13 @@ def test_pairs_make_jnd_dispatches_to_the_jnd_module(tiny_corpus, tmp_path):
     assert code == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["judgments"] == "simulated-listener" and manifest["n_walks"] == 1
+    chosen = tmp_path / "jnd-artefacts"
+    assert cli(["pairs", "make", str(chosen), "--kind", "jnd", "--source", str(tiny_corpus), "--count", "3",
+                "--segment-seconds", "0.25", "--perturbations", "denoised", "smear"]) == 0
+    walks = json.loads((chosen / "shard-00000.json").read_text())["walks"]
+    assert {n for w in walks for n in w["walk"]["names"]} <= {"denoised", "smear"}
+    assert cli(["pairs", "make", str(tmp_path / "bad"), "--kind", "jnd", "--source", str(tiny_corpus),
+                "--count", "1", "--perturbations", "telephone"]) == 2
 
 
 def test_shard_writer_and_reader_errors(tmp_path):

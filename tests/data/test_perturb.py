@@ -43,7 +43,7 @@ def test_params_are_json_and_reapply_exactly(clean):
         assert params2 == params and torch.equal(again, out)
         p = perturb.get_perturbation(name)
         assert p.sample(0.5, rng) != p.sample(0.5, rng) or name in ("mp3", "opus", "mulaw", "bitdepth",
-                                                                    "lowpass", "highpass", "clip"), name
+                                                                    "lowpass", "highpass", "clip", "smear"), name
 
 
 def test_strength_maps_log_scale():
@@ -140,3 +140,31 @@ def test_griffinlim_is_dsp_griffin_lim_from_a_perturbed_phase(clean):
     expected = griffin_lim(spec.abs(), 256, 64, window, n_iter=4, momentum=0.0, length=clean.shape[-1], init=phase)
     assert torch.allclose(p.apply(clean, 16000, params), expected[0].float(), atol=1e-6)
     assert distance(clean, p.apply(clean, 16000, params)) > 1e-3  # the perturbed phase changes the signal
+
+
+def test_denoised_removes_part_of_the_noise_it_adds(clean):
+    p = perturb.Denoised()
+    params = p.sample(0.6, np.random.default_rng(2))
+    untouched = p.apply(clean, 16000, params | {"over_subtraction": 0.0})  # gain 1: the noisy mixture itself
+    rng = np.random.default_rng(params["seed"])
+    noise = torch.from_numpy(perturb.noise_src.coloured_noise(clean.shape[-1], params["colour"], rng)).float()[None]
+    assert torch.allclose(untouched, perturb.mix_at_snr(clean, noise, params["snr_db"], floor_rms=1e-3, eps=1e-12),
+                          atol=1e-5)
+    denoised = p.apply(clean, 16000, params)
+    assert distance(clean, denoised) < 0.7 * distance(clean, untouched)
+    assert distance(clean, denoised) > 1e-4  # residual noise and attenuated speech remain
+
+
+def test_smear_keeps_energy_and_spreads_a_tone():
+    t = torch.arange(16000) / 16000
+    tone = 0.5 * torch.sin(2 * torch.pi * 1000 * t)[None]
+    p = perturb.Smear()
+
+    def spread(x):  # bins holding 99% of the spectrum's energy, middle second
+        power = torch.fft.rfft(x[0, 4000:12000]).abs().pow(2)
+        return int((power.sort(descending=True).values.cumsum(0) < 0.99 * power.sum()).sum())
+
+    weak, strong = (p.apply(tone, 16000, p.sample(s, np.random.default_rng(0))) for s in (0.0, 1.0))
+    assert distance(tone, weak) < 1e-3
+    assert spread(strong) > 5 * spread(weak)
+    assert abs(float(strong.pow(2).sum() / tone.pow(2).sum()) - 1.0) < 0.2

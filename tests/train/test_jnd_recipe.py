@@ -65,6 +65,17 @@ def test_trains_exports_and_fine_tunes(pairs, tmp_path):
     assert recipe.export({"model": net}).kwargs == manifest["kwargs"]
 
 
+def test_antialiased_network_trains_exports_and_loads_into_the_loss(pairs, tmp_path):
+    cfg = _config(**{"train.steps": "2", "recipe.pairs": str(pairs / "train"), "recipe.antialias": "true"})
+    train(cfg, tmp_path / "run")
+    manifest_path = export_run(tmp_path / "run", "jnd-aa-test", out_dir=tmp_path / "weights")
+    assert json.loads(manifest_path.read_text())["kwargs"]["antialias"] is True
+    loss = JNDLoss(SR, weights=str(manifest_path))
+    assert sum(type(m).__name__ == "_Blur" for m in loss.net.modules()) == 6
+    x = 0.1 * torch.randn(1, 1, 4000)
+    assert float(loss(x, x)) == 0.0 and float(loss(x + 0.05 * torch.randn_like(x), x)) > 0
+
+
 def test_trains_from_dpam_style_list_files(tmp_path):
     from earshot.audio.io import save
 

@@ -36,6 +36,7 @@ class JNDConfig:
     corpus: str = DEFAULT_CORPUS
     generate_walks: int = 300     # walks generated when no pairs/lists are given (simulated listener)
     generate_trials: int = 16
+    perturbations: tuple[str, ...] = ()  # types the generated walks draw from; () = earshot.data.jnd.DEFAULT_PERTURBATIONS
     seconds: float = 1.0
     valid_fraction: float = 0.1
     soft_labels: bool = False     # train on the simulated listener's P(different) instead of answers
@@ -49,6 +50,7 @@ class JNDConfig:
     spec_layers: int = 3
     spec_channels: int = 64
     head: str = "monotone"
+    antialias: bool = False       # low-pass before every strided waveform convolution (JNDNet docstring)
     seed: int = 0
 
 
@@ -97,7 +99,7 @@ class JNDRecipe(Recipe):
         c = self.config
         return {"sample_rate": c.sample_rate, "layers": c.layers, "widths": list(c.widths), "norm": c.norm,
                 "spectral": c.spectral, "n_mels": c.n_mels, "spec_layers": c.spec_layers,
-                "spec_channels": c.spec_channels, "head": c.head}
+                "spec_channels": c.spec_channels, "head": c.head, "antialias": c.antialias}
 
     def build_models(self):
         if not self.config.init:
@@ -138,15 +140,16 @@ class JNDRecipe(Recipe):
         return sets[0] if len(sets) == 1 else torch.utils.data.ConcatDataset(sets)
 
     def _generate(self):
-        from earshot.data.jnd import JNDPairDataset, make_jnd_pairs
+        from earshot.data.jnd import JNDPairDataset, WalkConfig, make_jnd_pairs
 
         c = self.config
+        walks_from = WalkConfig(perturbations=tuple(c.perturbations)) if c.perturbations else None
         root = (self.run_dir or Path("runs/jnd")) / "pairs"
         out = []
         for split, walks, seed in (("train", c.generate_walks, c.seed), ("valid", max(8, c.generate_walks // 10), c.seed + 1)):
             if not (root / split / "manifest.json").exists():
                 make_jnd_pairs(root / split, source=c.corpus, split=split, n_walks=walks, n_trials=c.generate_trials,
-                               seconds=c.seconds, sample_rate=c.sample_rate, seed=seed)
+                               seconds=c.seconds, sample_rate=c.sample_rate, seed=seed, walk_config=walks_from)
             out.append(JNDPairDataset(root / split))
         return out[0], out[1]
 
