@@ -33,10 +33,12 @@ MODELS = {
     "E": {"l1": 1.0, "jnd": 0.03},  # JND weight as in the denoising experiment: terms about equal at the start
     "F": {"mrstft": 1.0, "jnd": 1.0},  # with train.balancer: each term's gradient norm equalised
     "G": {"mrstft": 1.0, "jnd_spectral": 1.0},  # balanced too; JNDLoss over its spectral branch only
+    "H": {"mrstft": 1.0, "codec_spectral": 1.0},  # balanced too: CodecLoss and MR-STFT gradient norms equalised
 }
 LABELS = {"A": "A: L1", "B": "B: L1 + STFT", "C": "C: L1 + codec (spectral)", "D": "D: codec (time)",
-          "mrstft": "MR-STFT", "E": "E: L1 + JND", "F": "F: MR-STFT + JND (balanced)", "G": "G: MR-STFT + spectral JND (balanced)"}
-BALANCED = {"F", "G"}
+          "mrstft": "MR-STFT", "E": "E: L1 + JND", "F": "F: MR-STFT + JND (balanced)", "G": "G: MR-STFT + spectral JND (balanced)",
+          "H": "H: MR-STFT + codec (balanced)"}
+BALANCED = {"F", "G", "H"}
 SAMPLE_RATE = 16000
 
 
