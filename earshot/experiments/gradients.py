@@ -207,7 +207,7 @@ def run(cfg: GradientAnalysis | None = None):
     require_corpus(cfg.corpus)
     torch.manual_seed(cfg.seed)
     result = analyse(cfg)
-    intro = __doc__.split("\n\n")[1]
+    intro = __doc__.split("\n\n")[1] + f" JND network: {cfg.jnd_weights}."
     if result["skipped"]:
         intro += " Skipped: " + "; ".join(f"{k} ({v})" for k, v in result["skipped"].items()) + "."
     return Section("gradients", "What the losses' gradients do", intro=intro, tables=tables(result), results=result)
