@@ -19,8 +19,9 @@ What this version adds (each can be switched off to get the baseline back):
 - ``antialias=True``: a fixed binomial low-pass ``[1, 4, 6, 4, 1] / 16`` before every strided
   convolution (as in Zhang, "Making convolutional networks shift-invariant again", 2019). Without
   it the stack aliases, and its gradient with respect to the input -- what a training loss
-  hands the model -- sits mostly above a quarter of the sample rate whatever the error
-  (docs/jnd.md, "Why JNDLoss does not beat MR-STFT").
+  hands the model -- sits mostly above a quarter of the sample rate whatever the error; with
+  it the gradient follows the error's spectrum. (It did not train a better denoiser: docs/jnd.md,
+  "Retraining the network for the artefacts".)
 
 Inputs are mono ``(batch, 1, samples)`` at ``sample_rate`` (16 kHz by default); resampling and
 channel folding are the loss's job. Clips shorter than ``min_samples`` are zero-padded.

@@ -76,6 +76,21 @@ def test_antialiased_network_trains_exports_and_loads_into_the_loss(pairs, tmp_p
     assert float(loss(x, x)) == 0.0 and float(loss(x + 0.05 * torch.randn_like(x), x)) > 0
 
 
+def test_generated_walks_draw_only_the_chosen_perturbations(tmp_path):
+    from earshot.data.corpus import build_corpus
+
+    corpus = build_corpus(tmp_path / "corpus", minutes=0.04, seed=3, progress=False).parent
+    cfg = _config(**{"recipe.corpus": str(corpus), "recipe.generate_walks": "2", "recipe.generate_trials": "2",
+                     "recipe.seconds": "0.25", "recipe.perturbations": "[smear, denoised]"})
+    recipe = get_recipe("jnd")(cfg.recipe, cfg.train)
+    recipe.run_dir = tmp_path / "run"
+    train_set, valid_set = recipe.datasets()
+    assert len(train_set) == 4 and len(valid_set) == 16  # 2 walks x 2 trials; valid: at least 8 walks
+    names = {n for f in (tmp_path / "run" / "pairs").glob("*/shard-*.json")
+             for w in json.loads(f.read_text())["walks"] for n in w["walk"]["names"]}
+    assert names and names <= {"smear", "denoised"}
+
+
 def test_trains_from_dpam_style_list_files(tmp_path):
     from earshot.audio.io import save
 
