@@ -48,7 +48,7 @@ class AutoencoderExperiment:
 
     corpus: str = DEFAULT_CORPUS      # corpus folder (speech + music)
     out: str = "runs/autoencoder"     # output folder
-    models: list[str] = field(default_factory=lambda: ["A", "B", "C", "D", "mrstft", "E"])  # A B C D mrstft E F G
+    models: list[str] = field(default_factory=lambda: ["A", "B", "C", "D", "mrstft", "E"])  # A B C D mrstft E F G H
     steps: int = 500                  # optimiser steps per model and seed
     batch_size: int = 8
     seconds: float = 0.5              # training excerpt length
