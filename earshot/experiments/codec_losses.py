@@ -6,6 +6,9 @@ the variants adding ``recipe.extra_loss`` (JNDLoss or CodecLoss, weight ``extra_
 generator. Scores decodings at ``kbps`` on held-out speech and music, synthetic and real
 recordings apart, with 95% intervals over seeds and Wilcoxon tests against the plain recipe,
 whose reconstruction term is a multi-resolution spectral loss (the MR-STFT family's member here).
+With ``init`` (e.g. the shipped ``codec-16k``) every run fine-tunes those weights instead of
+starting from scratch: the comparison then asks what the extra term does to a codec that already
+reconstructs, at a budget a CPU affords.
 
     run(CodecLossExperiment(steps=300, seeds=3)) -> Section    # `earshot experiment codec-losses`
 """
@@ -43,6 +46,8 @@ class CodecLossExperiment:
     clips_per_file: int = 1           # consecutive test clips per held-out file
     metrics: list[str] = field(default_factory=lambda: list(DEFAULT_METRICS))  # metrics scored
     jnd_weights: str = "jnd-sim-16k"  # JND network of the JND distance metric
+    init: str = ""                    # shipped codec to fine-tune from (e.g. codec-16k); "" trains from scratch
+    lr: float = 0.0                   # learning rate; 0 keeps configs/codec-16k.yaml's
     seeds: int = 3                    # seeds per variant
     seed: int = 0                     # first seed
     examples: int = 1                 # clips per kind and origin written as audio
@@ -60,7 +65,10 @@ def trainer(cfg: CodecLossExperiment, out: Path):
         overrides = quiet_train_overrides(cfg.steps, cfg.batch_size, seed, weights)
         overrides.update({"train.progress": "false",
                           "train.val_batches": 1, "recipe.extra_loss": extra, "recipe.corpus": cfg.corpus,
-                          "recipe.seed": seed, "recipe.quantizer_warmup": min(cfg.quantizer_warmup, cfg.steps)})
+                          "recipe.seed": seed, "recipe.init": cfg.init,
+                          "recipe.quantizer_warmup": 0 if cfg.init else min(cfg.quantizer_warmup, cfg.steps)})
+        if cfg.lr:
+            overrides["train.lr"] = cfg.lr
         model, seconds = train_recipe("codec", overrides,
                                       out / "runs" / (variant if seed == cfg.seed else f"{variant}-seed{seed}"),
                                       files=["codec-16k"])
@@ -77,7 +85,8 @@ def run(cfg: CodecLossExperiment | None = None):
     clips = test_clips(cfg.corpus, ["speech", "music"], per_group=cfg.test_files, seconds=cfg.test_seconds,
                        sample_rate=SAMPLE_RATE, clips_per_file=cfg.clips_per_file)
     items = {o: [TestItem(label, kind, o, a, a) for label, kind, a in g] for o, g in clips.items()}
-    intro = (f"The small 16 kHz SoundStream (configs/codec-16k.yaml, reconstruction only) trained {cfg.steps} steps, "
+    start = f"fine-tuned from {cfg.init}" if cfg.init else "trained from scratch"
+    intro = (f"The small 16 kHz SoundStream (configs/codec-16k.yaml, reconstruction only) {start} for {cfg.steps} steps, "
              f"batch {cfg.batch_size}, seeds {seeds}, with and without a perceptual extra term (weight "
              f"{cfg.extra_weight:g}); decoded at {cfg.kbps:g} kbps. Baseline of the paired tests: the plain recipe.")
     return run_comparison(Comparison(

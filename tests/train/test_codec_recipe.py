@@ -126,3 +126,23 @@ def test_extra_perceptual_loss_from_the_registry():
     assert set(terms) == {"rec", "commit", "extra"} and torch.isfinite(terms["extra"])
     terms["extra"].backward()
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in models["model"].decoder.parameters())
+
+
+def test_fine_tunes_from_shipped_weights_and_says_so():
+    import pytest
+
+    from earshot.errors import ConfigError
+    from earshot.weights import load_pretrained
+
+    recipe = tiny_recipe(adversarial=False, init="codec-16k")  # the manifest's settings replace the tiny ones
+    generator = recipe.build_models()["model"]
+    shipped = load_pretrained("codec-16k")
+    assert generator.training and all(p.requires_grad for p in generator.parameters())
+    for (name, a), b in zip(generator.state_dict().items(), shipped.state_dict().values()):
+        assert torch.equal(a, b), name
+    exported = recipe.export({"model": generator})
+    assert exported.kwargs["channels"] == 8 and "fine-tuned from codec-16k" in exported.data  # codec-16k: C = 8
+    with pytest.raises(ConfigError, match="24000"):
+        get_recipe("codec")(CodecConfig(init="codec-16k")).build_models()  # codec-16k runs at 16 kHz
+    with pytest.raises(ConfigError, match="not a SoundStream"):
+        tiny_recipe(init="jnd-sim-16k").build_models()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from earshot.errors import ConfigError
 from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
 from earshot.data.corpus import DEFAULT_CORPUS
 from earshot.data.mixing import mix_at_snr
@@ -54,6 +55,7 @@ class CodecConfig:
     wave_channels: int = 16
     wave_max_channels: int = 1024
     stft_channels: int = 32
+    init: str = ""              # shipped codec weights (name or manifest path) to fine-tune; its manifest sets the model
     # losses
     extra_loss: str = ""        # e.g. "codec" or "jnd": a build_loss spec added as term "extra"
     # data
@@ -128,7 +130,8 @@ class CodecRecipe(Recipe):
     def build_models(self):
         from earshot.models.codec import SoundStream
 
-        generator = SoundStream(**self.model_kwargs())
+        self._kwargs = self.model_kwargs()
+        generator = self._pretrained() if self.config.init else SoundStream(**self._kwargs)
         if not self.config.adversarial:
             return {"model": generator}
         from earshot.models.discriminators import (
@@ -139,6 +142,21 @@ class CodecRecipe(Recipe):
             wave=MultiScaleWaveformDiscriminator(channels=c.wave_channels, max_channels=c.wave_max_channels),
             stft=STFTDiscriminator(channels=c.stft_channels))
         return {"generator": generator, "discriminator": disc}
+
+    def _pretrained(self):
+        """The generator of ``config.init`` in training mode (its manifest's settings replace the model ones)."""
+        from earshot.models.codec import SoundStream
+        from earshot.weights import load_pretrained, pretrained_info
+
+        c = self.config
+        self._kwargs = dict(pretrained_info(c.init)["kwargs"])
+        generator = load_pretrained(c.init).train().requires_grad_(True)
+        if not isinstance(generator, SoundStream):
+            raise ConfigError(f"recipe.init={c.init!r} is not a SoundStream codec")
+        if generator.sample_rate != c.sample_rate:
+            raise ConfigError(f"recipe.init={c.init!r} runs at {generator.sample_rate} Hz; "
+                              f"recipe.sample_rate is {c.sample_rate}")
+        return generator
 
     def _losses(self, device=None):
         if not hasattr(self, "_rec"):
@@ -219,4 +237,7 @@ class CodecRecipe(Recipe):
         c = self.config
         data = f"earshot corpus ({', '.join(c.kinds)}{' + noise' if c.denoise else ''}) at {c.sample_rate} Hz"
         shipped = copy.deepcopy(self._gen(models)).remove_weight_norm().eval()
-        return Exported(shipped, {**self.model_kwargs(), "weight_norm": False}, c.sample_rate, data=data)
+        if c.init:
+            data += f", fine-tuned from {c.init}"
+        kwargs = getattr(self, "_kwargs", None) or self.model_kwargs()
+        return Exported(shipped, {**kwargs, "weight_norm": False}, c.sample_rate, data=data)
