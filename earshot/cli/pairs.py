@@ -29,8 +29,8 @@ def register(subparsers) -> None:
     make.add_argument("--strength", type=float, nargs=2, default=(0.0, 1.0), metavar=("LOW", "HIGH"),
                       help="codec: strength range (bitrate from high to low)")
     make.add_argument("--perturbations", nargs="+", default=None, metavar="TYPE",
-                      help="jnd: perturbation types the walks draw from, space-separated (default: "
-                           "earshot.data.jnd.DEFAULT_PERTURBATIONS; see `earshot perturb --help`)")
+                      help="jnd: perturbation types the walks draw from, space-separated (if not given: "
+                           "DPAM's noise, reverb, codec, EQ and filter types; see `earshot perturb --help`)")
     make.add_argument("--segment-seconds", type=float, default=1.0, help="length of each excerpt in seconds")
     make.add_argument("--sample-rate", type=int, default=16000, help="sample rate of the pairs (Hz)")
     make.add_argument("--seed", type=int, default=0, help="seed of every draw")
