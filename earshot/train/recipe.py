@@ -209,6 +209,17 @@ class Recipe:
     collate = None  # optionally a method collate(self, items) -> batch
 
 
+def load_to_fine_tune(name: str, cls: type) -> tuple[nn.Module, dict]:
+    """Shipped weights ``name`` (or a manifest path) as a trainable ``cls`` in training mode, and the
+    manifest's constructor kwargs (which replace the recipe's model settings); what ``recipe.init`` loads."""
+    from earshot.weights import load_pretrained, pretrained_info
+
+    module = load_pretrained(name).train().requires_grad_(True)
+    if not isinstance(module, cls):
+        raise ConfigError(f"recipe.init={name!r} is not a {cls.__name__}")
+    return module, dict(pretrained_info(name)["kwargs"])
+
+
 def register_recipe(cls_or_name: type | str | None = None):
     """Class decorator registering a Recipe subclass under its module's name (or a given one).
 

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from earshot.errors import ConfigError
-from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
+from earshot.train.recipe import Exported, Recipe, StepContext, load_to_fine_tune, register_recipe
 from earshot.data.corpus import DEFAULT_CORPUS
 from earshot.data.mixing import mix_at_snr
 
@@ -130,8 +130,7 @@ class CodecRecipe(Recipe):
     def build_models(self):
         from earshot.models.codec import SoundStream
 
-        self._kwargs = self.model_kwargs()
-        generator = self._pretrained() if self.config.init else SoundStream(**self._kwargs)
+        generator = self._pretrained() if self.config.init else SoundStream(**self.model_kwargs())
         if not self.config.adversarial:
             return {"model": generator}
         from earshot.models.discriminators import (
@@ -146,13 +145,9 @@ class CodecRecipe(Recipe):
     def _pretrained(self):
         """The generator of ``config.init`` in training mode (its manifest's settings replace the model ones)."""
         from earshot.models.codec import SoundStream
-        from earshot.weights import load_pretrained, pretrained_info
 
         c = self.config
-        self._kwargs = dict(pretrained_info(c.init)["kwargs"])
-        generator = load_pretrained(c.init).train().requires_grad_(True)
-        if not isinstance(generator, SoundStream):
-            raise ConfigError(f"recipe.init={c.init!r} is not a SoundStream codec")
+        generator, self._init_kwargs = load_to_fine_tune(c.init, SoundStream)
         if generator.sample_rate != c.sample_rate:
             raise ConfigError(f"recipe.init={c.init!r} runs at {generator.sample_rate} Hz; "
                               f"recipe.sample_rate is {c.sample_rate}")
@@ -239,5 +234,5 @@ class CodecRecipe(Recipe):
         shipped = copy.deepcopy(self._gen(models)).remove_weight_norm().eval()
         if c.init:
             data += f", fine-tuned from {c.init}"
-        kwargs = getattr(self, "_kwargs", None) or self.model_kwargs()
+        kwargs = self._init_kwargs if c.init else self.model_kwargs()
         return Exported(shipped, {**kwargs, "weight_norm": False}, c.sample_rate, data=data)

@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from earshot.errors import ConfigError
 from earshot.models.jndnet import JNDNet
-from earshot.train.recipe import Exported, Recipe, StepContext, register_recipe
+from earshot.train.recipe import Exported, Recipe, StepContext, load_to_fine_tune, register_recipe
 from earshot.data.corpus import DEFAULT_CORPUS
 
 
@@ -105,12 +105,7 @@ class JNDRecipe(Recipe):
         if not self.config.init:
             self._kwargs = self.model_kwargs()
             return {"model": JNDNet(**self._kwargs)}
-        from earshot.weights import load_pretrained, pretrained_info
-
-        self._kwargs = dict(pretrained_info(self.config.init)["kwargs"])
-        net = load_pretrained(self.config.init).train().requires_grad_(True)
-        if not isinstance(net, JNDNet):
-            raise ConfigError(f"recipe.init={self.config.init!r} is not a JNDNet")
+        net, self._kwargs = load_to_fine_tune(self.config.init, JNDNet)
         return {"model": net}
 
     def datasets(self):
